@@ -1,0 +1,80 @@
+//! One error type for everything a user can get wrong, with source positions,
+//! and one renderer that prints `file:line:column`, the offending line and a caret.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A position in a source file (1-based line and column).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub file: Arc<PathBuf>,
+    pub line: usize,
+    pub col: usize,
+}
+
+impl Span {
+    pub fn new(file: Arc<PathBuf>, line: usize, col: usize) -> Self {
+        Span { file, line, col }
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.col)
+    }
+}
+
+/// Errors a user can cause: bad input files, bad options, bad patterns.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Something wrong at a known place in a source file.
+    #[error("{}", render_located(span, message))]
+    Located { span: Span, message: String },
+    /// A file could not be read at all.
+    #[error("could not read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A bad command-line option or option value (exit code 5).
+    #[error("{0}")]
+    Options(String),
+    /// Anything else, already phrased for the user.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    pub fn at(span: &Span, message: impl Into<String>) -> Self {
+        Error::Located {
+            span: span.clone(),
+            message: message.into(),
+        }
+    }
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// `file:line:col: message`, then the source line and a caret under the column.
+fn render_located(span: &Span, message: &str) -> String {
+    let mut out = format!("{span}: {message}");
+    if let Ok(text) = std::fs::read_to_string(span.file.as_ref()) {
+        if let Some(line) = text.lines().nth(span.line.saturating_sub(1)) {
+            let caret_pad: String = line
+                .chars()
+                .take(span.col.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            out.push_str(&format!("\n  {line}\n  {caret_pad}^"));
+        }
+    }
+    out
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,13 @@
+//! ferry: an agentless, Ansible-compatible configuration runner.
+//!
+//! Data flows one way: CLI → config → inventory → (playbook) → engine → modules →
+//! connection → host, with results flowing back out through `output`.
+
+pub mod adhoc;
+pub mod cli;
+pub mod config;
+pub mod connection;
+pub mod error;
+pub mod inventory;
+pub mod output;
+pub mod yaml;
