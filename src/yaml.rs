@@ -24,7 +24,10 @@ pub enum NodeKind {
     Int(i64),
     Float(f64),
     /// `quoted` is true for single/double-quoted and block (`|`, `>`) scalars.
-    Str { value: String, quoted: bool },
+    Str {
+        value: String,
+        quoted: bool,
+    },
     Seq(Vec<Node>),
     /// Mappings keep their written order.
     Map(Vec<(Node, Node)>),

@@ -141,7 +141,11 @@ impl Connection {
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
         && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/' | b',' | b':' | b'=' | b'@' | b'+')
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'_' | b'-' | b'.' | b'/' | b',' | b':' | b'=' | b'@' | b'+'
+                )
         })
     {
         return s.to_string();

@@ -94,6 +94,8 @@ impl ConnSpec {
         defaults: &ConnDefaults,
     ) -> Result<ConnSpec, String> {
         let _ = (vars, defaults);
-        Err(format!("{name}: connection spec resolution not implemented yet"))
+        Err(format!(
+            "{name}: connection spec resolution not implemented yet"
+        ))
     }
 }
