@@ -41,6 +41,9 @@ pub enum Error {
     /// A bad command-line option or option value (exit code 5).
     #[error("{0}")]
     Options(String),
+    /// Input that cannot be understood, without a position (exit code 4).
+    #[error("{0}")]
+    Parse(String),
     /// Anything else, already phrased for the user.
     #[error("{0}")]
     Other(String),
@@ -53,6 +56,15 @@ impl Error {
             message: message.into(),
         }
     }
+    /// Ansible's exit codes: 4 for parse errors, 5 for bad options, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Located { .. } | Error::Parse(_) => 4,
+            Error::Options(_) => 5,
+            Error::Io { .. } | Error::Other(_) => 1,
+        }
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

@@ -9,5 +9,8 @@ pub mod config;
 pub mod connection;
 pub mod error;
 pub mod inventory;
+pub mod kv;
+pub mod modules;
 pub mod output;
+pub mod vars;
 pub mod yaml;

@@ -1,0 +1,257 @@
+//! Modules: Rust on the control machine that turns a task's arguments into
+//! POSIX-shell commands for the host and the host's answer into Ansible's
+//! result keys. Nothing but `sh` and coreutils is needed on the host.
+//!
+//! One table ([`REGISTRY`]) maps every accepted name (short and FQCN) to a module.
+
+pub mod command;
+pub mod ping;
+pub mod raw;
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+use crate::connection::{ConnError, Connection};
+
+/// A module's arguments after parsing (free-form text sits in `_raw_params`).
+pub type Args = IndexMap<String, Value>;
+/// A module's result: Ansible's result keys (`changed`, `failed`, `rc`, …).
+pub type ModResult = Map<String, Value>;
+
+/// What a module may use while it runs on one host.
+pub struct ModuleCtx<'a> {
+    pub conn: &'a Connection,
+    pub check_mode: bool,
+    pub diff: bool,
+    /// The task's `environment:`.
+    pub env: Vec<(String, String)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModuleId {
+    Command,
+    Shell,
+    Raw,
+    Ping,
+}
+
+/// Every accepted module name, short and fully qualified.
+pub const REGISTRY: &[(&str, ModuleId)] = &[
+    ("command", ModuleId::Command),
+    ("ansible.builtin.command", ModuleId::Command),
+    ("ansible.legacy.command", ModuleId::Command),
+    ("shell", ModuleId::Shell),
+    ("ansible.builtin.shell", ModuleId::Shell),
+    ("ansible.legacy.shell", ModuleId::Shell),
+    ("raw", ModuleId::Raw),
+    ("ansible.builtin.raw", ModuleId::Raw),
+    ("ansible.legacy.raw", ModuleId::Raw),
+    ("ping", ModuleId::Ping),
+    ("ansible.builtin.ping", ModuleId::Ping),
+    ("ansible.legacy.ping", ModuleId::Ping),
+];
+
+impl ModuleId {
+    pub fn lookup(name: &str) -> Option<ModuleId> {
+        REGISTRY.iter().find(|(n, _)| *n == name).map(|(_, id)| *id)
+    }
+
+    /// Modules whose free-form text is a command line (Ansible's `check_raw`).
+    pub fn takes_raw_params(self) -> bool {
+        matches!(self, ModuleId::Command | ModuleId::Shell | ModuleId::Raw)
+    }
+
+    /// Modules whose ad-hoc output is the `rc=N >>` text form, not JSON
+    /// (Ansible's `MODULE_NO_JSON`).
+    pub fn prints_as_text(self) -> bool {
+        matches!(self, ModuleId::Command | ModuleId::Shell | ModuleId::Raw)
+    }
+
+    /// Run on one host. `Err` is a transport failure (the host is unreachable);
+    /// a module failure is `Ok` with `failed: true` in the result.
+    pub async fn run(self, ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModResult, ConnError> {
+        match self {
+            ModuleId::Command => command::run(ctx, args, false).await,
+            ModuleId::Shell => command::run(ctx, args, true).await,
+            ModuleId::Raw => raw::run(ctx, args).await,
+            ModuleId::Ping => ping::run(ctx, args).await,
+        }
+    }
+}
+
+/// The closest known module name, for "did you mean" in errors.
+pub fn closest_name(name: &str) -> Option<&'static str> {
+    REGISTRY
+        .iter()
+        .map(|(n, _)| (*n, edit_distance(name, n)))
+        .filter(|(_, d)| *d <= 3)
+        .min_by_key(|(_, d)| *d)
+        .map(|(n, _)| n)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// A failed result with Ansible's `msg`.
+pub fn failed(msg: impl Into<String>) -> ModResult {
+    let mut r = ModResult::new();
+    r.insert("changed".into(), Value::Bool(false));
+    r.insert("failed".into(), Value::Bool(true));
+    r.insert("msg".into(), Value::String(msg.into()));
+    r
+}
+
+/// Reject arguments a module does not know, as Ansible does before running.
+pub fn check_args(module: &str, args: &Args, known: &[&str]) -> Result<(), ModResult> {
+    let unknown: Vec<&str> = args
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !known.contains(k))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let mut supported: Vec<&str> = known
+        .iter()
+        .copied()
+        .filter(|k| !k.starts_with('_'))
+        .collect();
+    supported.sort_unstable();
+    Err(failed(format!(
+        "Unsupported parameters for ({module}) module: {}. Supported parameters include: {}.",
+        unknown.join(", "),
+        supported.join(", ")
+    )))
+}
+
+/// An argument as a string (Ansible converts scalars to `str` for str options).
+pub fn arg_str(args: &Args, key: &str) -> Option<String> {
+    match args.get(key)? {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(if *b { "True" } else { "False" }.to_string()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// An argument as a boolean with Ansible's spellings.
+pub fn arg_bool(args: &Args, key: &str, default: bool) -> Result<bool, ModResult> {
+    match args.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::Number(n)) => Ok(n.as_f64() == Some(1.0)),
+        Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+            "yes" | "on" | "1" | "true" | "y" | "t" => Ok(true),
+            "no" | "off" | "0" | "false" | "n" | "f" | "" => Ok(false),
+            _ => Err(failed(format!(
+                "argument '{key}' is of type str and we were unable to convert to bool: \
+                 The value '{s}' is not a valid boolean."
+            ))),
+        },
+        Some(other) => Err(failed(format!(
+            "argument '{key}' is of type {} and we were unable to convert to bool",
+            json_type(other)
+        ))),
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+/// Local wall-clock time as Ansible prints it in `start`/`end` (UTC here).
+pub fn timestamp(t: std::time::SystemTime) -> String {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's days-from-civil inverse.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60,
+        d.subsec_micros()
+    )
+}
+
+/// Ansible's `delta`: `H:MM:SS.ffffff`.
+pub fn delta(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    format!(
+        "{}:{:02}:{:02}.{:06}",
+        s / 3600,
+        (s / 60) % 60,
+        s % 60,
+        d.subsec_micros()
+    )
+}
+
+/// Python's `str.splitlines()` for the `*_lines` keys.
+pub fn split_lines(s: &str) -> Value {
+    Value::Array(s.lines().map(|l| Value::String(l.to_string())).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_and_suggestions() {
+        assert_eq!(
+            ModuleId::lookup("ansible.builtin.shell"),
+            Some(ModuleId::Shell)
+        );
+        assert_eq!(ModuleId::lookup("shel"), None);
+        assert_eq!(closest_name("shel"), Some("shell"));
+        assert_eq!(closest_name("zzzzzzzzzz"), None);
+    }
+
+    #[test]
+    fn time_formats() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_micros(1_700_000_000_123_456);
+        assert_eq!(timestamp(t), "2023-11-14 22:13:20.123456");
+        assert_eq!(
+            delta(std::time::Duration::from_micros(3_723_000_042)),
+            "1:02:03.000042"
+        );
+    }
+
+    #[test]
+    fn unknown_args_are_named() {
+        let mut a = Args::new();
+        a.insert("bogus".into(), Value::Null);
+        let e = check_args("ping", &a, &["data"]).unwrap_err();
+        assert_eq!(
+            e["msg"],
+            "Unsupported parameters for (ping) module: bogus. Supported parameters include: data."
+        );
+    }
+}
