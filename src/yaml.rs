@@ -234,6 +234,8 @@ struct Builder {
     anchors: HashMap<usize, (Node, usize, usize)>,
     alias_budget: usize,
     warnings: Vec<Warning>,
+    /// Byte offset of each line's start, computed on the first block scalar.
+    line_starts: Option<Vec<usize>>,
 }
 
 impl Builder {
@@ -244,7 +246,38 @@ impl Builder {
             anchors: HashMap::new(),
             alias_budget: MAX_ALIAS_NODES,
             warnings: Vec::new(),
+            line_starts: None,
         }
+    }
+
+    /// Where a block scalar's `|` or `>` is. saphyr's span starts at the first content
+    /// line; PyYAML (and a reader) places the scalar at its indicator.
+    fn block_scalar_start(&mut self, src: &str, content: Span) -> Span {
+        let starts = self.line_starts.get_or_insert_with(|| line_starts(src));
+        let line_text = |line: usize| -> &str {
+            let (Some(&start), end) = (starts.get(line.wrapping_sub(1)), starts.get(line)) else {
+                return "";
+            };
+            src.get(start..end.copied().unwrap_or(src.len()))
+                .unwrap_or("")
+        };
+        // With no content lines saphyr already points at the indicator: try that line too.
+        let mut line = content.line;
+        while line >= 1 {
+            let text = line_text(line);
+            if line == content.line {
+                if header_indicator_col(text) == Some(content.col) {
+                    return content;
+                }
+            } else if !text.trim().is_empty() {
+                if let Some(col) = header_indicator_col(text) {
+                    return Span::new(content.file, line, col);
+                }
+                break;
+            }
+            line -= 1;
+        }
+        content
     }
 
     fn span(&self, m: &saphyr_parser::Marker) -> Span {
@@ -310,6 +343,12 @@ impl Builder {
                     {
                         continue;
                     }
+                    let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+                    let span = if block && tag.is_none() && anchor == 0 {
+                        self.block_scalar_start(src, span)
+                    } else {
+                        span
+                    };
                     let node = self.scalar(&value, style, tag.as_deref(), span)?;
                     let built = Built {
                         node,
@@ -524,6 +563,43 @@ impl Builder {
         };
         Ok(Node { kind, span, tag })
     }
+}
+
+/// Byte offsets where lines start, breaking lines as saphyr does (LF, CRLF, CR).
+fn line_starts(src: &str) -> Vec<usize> {
+    let bytes = src.as_bytes();
+    let mut starts = vec![0];
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
+                starts.push(i + 2);
+                i += 2;
+                continue;
+            }
+            b'\r' | b'\n' => starts.push(i + 1),
+            _ => {}
+        }
+        i += 1;
+    }
+    starts
+}
+
+/// The 1-based column of a block scalar header (`|`, `>-`, `|2 # note`) ending `line`.
+fn header_indicator_col(line: &str) -> Option<usize> {
+    let line = line.trim_end_matches(['\r', '\n']);
+    for (col, (byte, c)) in line.char_indices().enumerate() {
+        if c != '|' && c != '>' {
+            continue;
+        }
+        let rest = line[byte + 1..]
+            .trim_start_matches(|c: char| c == '+' || c == '-' || c.is_ascii_digit());
+        let after = rest.trim_start_matches([' ', '\t']);
+        if after.is_empty() || (after.starts_with('#') && after.len() < rest.len()) {
+            return Some(col + 1);
+        }
+    }
+    None
 }
 
 /// The tag as it would be written: `!!int` for core tags, `!unsafe` for local ones.
@@ -998,6 +1074,61 @@ quoted:
         // A mapping value where none is allowed.
         let (line, col, msg) = parse_err("a: b: c\n");
         assert_eq!((line, col), (1, 5), "{msg}");
+    }
+
+    #[test]
+    fn bom_and_crlf() {
+        let doc = parse("\u{feff}a: 1\r\nb: |\r\n  x\r\n");
+        assert!(matches!(doc.get("a").unwrap().kind, NodeKind::Int(1)));
+        assert_eq!(doc.get("b").unwrap().as_str(), Some("x\n"));
+        assert_eq!(doc.get("b").unwrap().span.line, 2);
+    }
+
+    #[test]
+    fn block_scalars_start_at_their_indicator() {
+        let src = "a: |\n  x\nb: >-  # c | d\n\n\n  y\nc: |\nd: [|\n  z\n ]\ne: |+\n";
+        let doc = parse(src);
+        let at = |k: &str| {
+            let n = doc.get(k).unwrap();
+            (n.span.line, n.span.col)
+        };
+        assert_eq!(at("a"), (1, 4));
+        assert_eq!(at("b"), (3, 4));
+        assert_eq!(at("c"), (7, 4));
+        assert_eq!(at("e"), (11, 4));
+        let crlf = parse("a: 1\r\nb: |\r\n  x\r\n");
+        assert_eq!(
+            crlf.get("b").map(|n| (n.span.line, n.span.col)),
+            Some((2, 4))
+        );
+    }
+
+    #[test]
+    fn random_input_never_reaches_the_panic_guard() {
+        const ALPHABET: &[&str] = &[
+            "a", "1", " ", "  ", "\n", "\t", ":", "- ", "? ", "[", "]", "{", "}", ",", "'", "\"",
+            "\\", "&a ", "*a", "!x ", "!!int ", "|", ">", "#", "---", "...", "<<: ", "%", "@",
+            "\r", "é", "0x", ".5", "~",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as usize
+        };
+        for _ in 0..20_000 {
+            let len = next() % 24;
+            let src: String = (0..len)
+                .map(|_| ALPHABET[next() % ALPHABET.len()])
+                .collect();
+            if let Err(Error::Located { message, .. }) = parse_str(&src, Path::new("f.yml")) {
+                assert!(
+                    !message.contains("could not read"),
+                    "parser panicked on {src:?}"
+                );
+            }
+        }
     }
 
     #[test]
