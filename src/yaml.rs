@@ -9,7 +9,9 @@
 //!
 //! Known differences from PyYAML: timestamps (`2001-12-14`) stay strings; integers
 //! that do not fit in an `i64` stay (unquoted) strings with their written text;
-//! recursive aliases are an error; nesting deeper than [`MAX_DEPTH`] is an error.
+//! recursive aliases are an error; nesting deeper than [`MAX_DEPTH`] is an error;
+//! duplicate-key warnings are only given for keys written twice in one mapping,
+//! not for keys that override merged (`<<`) ones; a plain `=` is just a string.
 
 use crate::error::{Error, Span};
 use regex::Regex;
@@ -42,7 +44,8 @@ pub enum NodeKind {
     Bool(bool),
     Int(i64),
     Float(f64),
-    /// `quoted` is true for single/double-quoted and block (`|`, `>`) scalars.
+    /// `quoted` is true for single/double-quoted and block (`|`, `>`) scalars. It
+    /// follows the written style only: `!!str 12` is unquoted, its `tag` says `!!str`.
     Str {
         value: String,
         quoted: bool,
