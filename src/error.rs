@@ -89,4 +89,29 @@ fn render_located(span: &Span, message: &str) -> String {
     out
 }
 
+/// The candidate closest to `word` by edit distance, if within `max` edits
+/// (for "did you mean" hints).
+pub fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>, max: usize) -> Option<&'a str> {
+    candidates
+        .map(|c| (c, edit_distance(word, c)))
+        .filter(|(_, d)| *d <= max)
+        .min_by_key(|(_, d)| *d)
+        .map(|(c, _)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

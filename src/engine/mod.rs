@@ -1,0 +1,2 @@
+//! The engine: runs plays over hosts with Ansible's strategies.
+pub mod cursor;

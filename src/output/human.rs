@@ -1,0 +1,273 @@
+//! The default human output, as ansible-playbook's `default` callback prints it:
+//! banners, per-host status lines, `-v` result JSON and the PLAY RECAP table.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use super::{dump_json, dump_json_line, Event, HostResult, HostStats, Outcome, Sink};
+
+/// Writes to any `Write` (stdout in the CLI, a buffer in tests).
+pub struct Human<W: Write + Send> {
+    out: Mutex<W>,
+    verbosity: u8,
+}
+
+impl<W: Write + Send> Human<W> {
+    pub fn new(out: W, verbosity: u8) -> Self {
+        Human {
+            out: Mutex::new(out),
+            verbosity,
+        }
+    }
+
+    pub fn into_inner(self) -> W {
+        match self.out.into_inner() {
+            Ok(w) => w,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    fn write(&self, text: &str) {
+        if let Ok(mut w) = self.out.lock() {
+            let _ = w.write_all(text.as_bytes());
+            let _ = w.flush();
+        }
+    }
+
+    /// Ansible's `_dump_results`: internal keys dropped; indented when the
+    /// result is always verbose or at -vvv and above, one line otherwise.
+    fn dump(&self, r: &HostResult) -> String {
+        let v = clean(&r.result, self.verbosity);
+        if r.verbose_always || self.verbosity > 2 {
+            dump_json(&v)
+        } else {
+            dump_json_line(&v)
+        }
+    }
+
+    fn host_label(r: &HostResult) -> String {
+        match &r.delegated_to {
+            Some(d) if d != &r.host => format!("{} -> {}", r.host, d),
+            _ => r.host.clone(),
+        }
+    }
+
+    fn result_line(&self, r: &HostResult, item: bool) -> String {
+        let host = Self::host_label(r);
+        let show = r.verbose_always || self.verbosity > 0;
+        let item_part = r
+            .item_label
+            .as_ref()
+            .map(|l| format!(" => (item={l})"))
+            .unwrap_or_default();
+        let label = r.item_label.clone().unwrap_or_default();
+        let mut line = match r.outcome {
+            Outcome::Ok | Outcome::Changed => {
+                let word = if r.outcome == Outcome::Changed {
+                    "changed"
+                } else {
+                    "ok"
+                };
+                let mut s = format!("{word}: [{host}]{item_part}");
+                if show && r.result.get("_ansible_verbose_override").is_none() {
+                    s.push_str(&format!(" => {}", self.dump(r)));
+                }
+                s
+            }
+            Outcome::Skipped => {
+                let mut s = format!("skipping: [{host}]{item_part}");
+                if item {
+                    s.push(' ');
+                } else if self.verbosity > 0 {
+                    s.push_str(&format!(" => {}", self.dump(r)));
+                }
+                s
+            }
+            Outcome::Failed if item => {
+                format!("failed: [{host}] (item={label}) => {}", self.dump(r))
+            }
+            Outcome::Failed => format!("fatal: [{host}]: FAILED! => {}", self.dump(r)),
+            Outcome::Unreachable if item => {
+                format!("unreachable: [{host}] (item={label}) => {}", self.dump(r))
+            }
+            Outcome::Unreachable => format!("fatal: [{host}]: UNREACHABLE! => {}", self.dump(r)),
+        };
+        line.push('\n');
+        if r.outcome == Outcome::Failed && r.ignored && !item {
+            line.push_str("...ignoring\n");
+        }
+        line
+    }
+}
+
+/// Drop what Ansible's callbacks never print.
+pub fn clean(v: &Value, verbosity: u8) -> Value {
+    let Value::Object(m) = v else {
+        return v.clone();
+    };
+    let mut out = serde_json::Map::new();
+    for (k, val) in m {
+        if k.starts_with("_ansible_") || k == "exception" {
+            continue;
+        }
+        if (k == "invocation" || k == "diff") && verbosity < 3 {
+            continue;
+        }
+        if let ("results", Value::Array(items)) = (k.as_str(), val) {
+            out.insert(
+                k.clone(),
+                Value::Array(items.iter().map(|i| clean(i, verbosity)).collect()),
+            );
+            continue;
+        }
+        out.insert(k.clone(), val.clone());
+    }
+    Value::Object(out)
+}
+
+/// `msg` then stars to column 79, after a blank line.
+pub fn banner(msg: &str) -> String {
+    let msg = msg.trim();
+    let width = msg.chars().count();
+    let stars = 79usize.saturating_sub(width).max(3);
+    format!("\n{msg} {}\n", "*".repeat(stars))
+}
+
+/// One recap row: host padded to 26, then `name=N` each padded to 4 digits.
+pub fn recap_row(host: &str, st: &HostStats) -> String {
+    let fields = [
+        ("ok", st.ok),
+        ("changed", st.changed),
+        ("unreachable", st.unreachable),
+        ("failed", st.failed),
+        ("skipped", st.skipped),
+        ("rescued", st.rescued),
+        ("ignored", st.ignored),
+    ];
+    let cols: Vec<String> = fields
+        .iter()
+        .map(|(lead, n)| format!("{lead}={n:<4}"))
+        .collect();
+    format!("{host:<26} : {}\n", cols.join(" "))
+}
+
+impl<W: Write + Send> Sink for Human<W> {
+    fn event(&self, ev: &Event<'_>) {
+        match ev {
+            Event::PlayStart { name } => self.write(&banner(&format!("PLAY [{name}]"))),
+            Event::TaskStart { name, handler } => {
+                let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
+                self.write(&banner(&format!("{kind} [{name}]")));
+            }
+            Event::Include { file, hosts } => {
+                self.write(&format!("included: {file} for {}\n", hosts.join(", ")))
+            }
+            Event::Result(r) => {
+                // Loop tasks were shown item by item; Ansible adds no summary line.
+                if r.result.get("results").is_some() && r.outcome != Outcome::Unreachable {
+                    if r.outcome == Outcome::Failed && r.ignored {
+                        self.write("...ignoring\n");
+                    }
+                    return;
+                }
+                self.write(&self.result_line(r, false))
+            }
+            Event::ItemResult(r) => self.write(&self.result_line(r, true)),
+            Event::Retry {
+                host,
+                task,
+                retries_left,
+                result,
+            } => {
+                let mut s =
+                    format!("FAILED - RETRYING: [{host}]: {task} ({retries_left} retries left).");
+                if self.verbosity > 0 {
+                    s.push_str(&format!(
+                        "Result was: {}",
+                        dump_json_line(&clean(result, self.verbosity))
+                    ));
+                }
+                s.push('\n');
+                self.write(&s);
+            }
+            Event::Warning(msg) => {
+                let _ = writeln!(std::io::stderr().lock(), "[WARNING]: {msg}");
+            }
+            Event::NoHostsMatched => self.write("skipping: no hosts matched\n"),
+            Event::Recap(stats) => {
+                let mut s = banner("PLAY RECAP");
+                for (host, st) in stats.iter() {
+                    s.push_str(&recap_row(host, st));
+                }
+                s.push('\n');
+                self.write(&s);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn hr(outcome: Outcome, result: Value) -> HostResult {
+        HostResult {
+            host: "web1".into(),
+            delegated_to: None,
+            outcome,
+            ignored: false,
+            result,
+            item_label: None,
+            verbose_always: false,
+        }
+    }
+
+    #[test]
+    fn banners_are_79_wide() {
+        let b = banner("TASK [x]");
+        assert_eq!(b, format!("\nTASK [x] {}\n", "*".repeat(71)));
+    }
+
+    #[test]
+    fn lines_like_the_default_callback() {
+        let h = Human::new(Vec::new(), 0);
+        h.event(&Event::Result(&hr(
+            Outcome::Changed,
+            json!({"changed": true, "rc": 0}),
+        )));
+        let mut f = hr(
+            Outcome::Failed,
+            json!({"changed": false, "msg": "boom", "_ansible_no_log": false}),
+        );
+        f.ignored = true;
+        h.event(&Event::Result(&f));
+        let mut i = hr(Outcome::Ok, json!({"item": "a"}));
+        i.item_label = Some("a".into());
+        h.event(&Event::ItemResult(&i));
+        let mut d = hr(Outcome::Ok, json!({"msg": "hello", "changed": false}));
+        d.verbose_always = true;
+        h.event(&Event::Result(&d));
+        let out = String::from_utf8(h.into_inner()).unwrap();
+        assert_eq!(
+            out,
+            "changed: [web1]\nfatal: [web1]: FAILED! => {\"changed\": false, \"msg\": \"boom\"}\n...ignoring\n\
+             ok: [web1] => (item=a)\nok: [web1] => {\n    \"changed\": false,\n    \"msg\": \"hello\"\n}\n"
+        );
+    }
+
+    #[test]
+    fn recap_columns() {
+        let st = HostStats {
+            ok: 2,
+            changed: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            recap_row("web1", &st),
+            "web1                       : ok=2    changed=1    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   \n"
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! Playbooks as ferry holds them after parsing: plays, blocks and tasks with
+//! their keywords, raw (untemplated) values and source positions.
+//!
+//! Parsing validates everything that can be known before a host is contacted:
+//! keywords, module names, the shape of each keyword's value. Templated values
+//! stay raw `serde_json::Value`s; the engine renders them per host.
+
+mod keywords;
+mod parse;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use crate::error::Span;
+
+pub use keywords::{BLOCK_KEYWORDS, PLAY_KEYWORDS, TASK_KEYWORDS};
+pub use parse::{load, parse_tasks_file};
+
+pub type Vars = IndexMap<String, Value>;
+
+/// A whole playbook, with `import_playbook` already expanded.
+#[derive(Debug)]
+pub struct Playbook {
+    pub path: PathBuf,
+    pub plays: Vec<Play>,
+}
+
+#[derive(Debug)]
+pub struct Play {
+    pub span: Span,
+    /// The directory of the file the play was written in (`playbook_dir`).
+    pub dir: PathBuf,
+    pub name: Option<String>,
+    pub hosts: Value,
+    pub vars: Vars,
+    pub vars_files: Vec<(Value, Span)>,
+    pub gather_facts: Option<Value>,
+    pub serial: Option<Value>,
+    pub strategy: Option<String>,
+    pub max_fail_percentage: Option<Value>,
+    pub force_handlers: Option<Value>,
+    pub common: Common,
+    pub pre_tasks: Vec<TaskNode>,
+    pub tasks: Vec<TaskNode>,
+    pub post_tasks: Vec<TaskNode>,
+    pub handlers: Vec<TaskNode>,
+    /// `import_playbook`'s `when`, applied to every play it brought in.
+    pub when: Vec<Value>,
+}
+
+/// Keywords shared by plays, blocks and tasks, inherited downwards.
+#[derive(Debug, Default, Clone)]
+pub struct Common {
+    pub name: Option<String>,
+    pub when: Vec<Value>,
+    pub tags: Vec<String>,
+    pub vars: Vars,
+    pub environment: Option<Value>,
+    pub ignore_errors: Option<Value>,
+    pub ignore_unreachable: Option<Value>,
+    pub any_errors_fatal: Option<Value>,
+    pub no_log: Option<Value>,
+    pub run_once: Option<Value>,
+    pub delegate_to: Option<Value>,
+    pub check_mode: Option<Value>,
+    pub diff: Option<Value>,
+    pub remote_user: Option<Value>,
+    pub connection: Option<Value>,
+    pub notify: Vec<String>,
+    /// `become*` keywords are accepted and kept for when privilege escalation lands.
+    pub become_: IndexMap<String, Value>,
+}
+
+#[derive(Debug, Clone)]
+pub enum TaskNode {
+    Task(Arc<Task>),
+    Block(Arc<Block>),
+}
+
+#[derive(Debug)]
+pub struct Block {
+    pub span: Span,
+    pub common: Common,
+    pub block: Vec<TaskNode>,
+    pub rescue: Vec<TaskNode>,
+    pub always: Vec<TaskNode>,
+}
+
+/// How a task loops.
+#[derive(Debug, Clone)]
+pub struct LoopSpec {
+    /// `None` for `loop:`; the lookup name for `with_<name>:`.
+    pub lookup: Option<String>,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoopControl {
+    pub loop_var: Option<String>,
+    pub index_var: Option<String>,
+    pub label: Option<Value>,
+    pub pause: Option<Value>,
+    pub extended: Option<Value>,
+}
+
+#[derive(Debug)]
+pub struct Task {
+    pub span: Span,
+    /// The file the task was written in, for relative includes.
+    pub file: Arc<PathBuf>,
+    pub common: Common,
+    /// The action as written (short or FQCN); validated at parse time.
+    pub action: String,
+    pub args: Vars,
+    pub register: Option<String>,
+    pub loop_: Option<LoopSpec>,
+    pub loop_control: LoopControl,
+    pub changed_when: Option<Vec<Value>>,
+    pub failed_when: Option<Vec<Value>>,
+    pub until: Option<Vec<Value>>,
+    pub retries: Option<Value>,
+    pub delay: Option<Value>,
+    /// Handler topics (`listen:`).
+    pub listen: Vec<String>,
+}
+
+impl Task {
+    /// The banner name: the task's name, else its action.
+    pub fn display_name(&self) -> String {
+        self.common
+            .name
+            .clone()
+            .unwrap_or_else(|| self.action.clone())
+    }
+}

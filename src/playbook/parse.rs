@@ -1,0 +1,554 @@
+//! From YAML nodes to [`Playbook`]s, validating keywords, module names and
+//! value shapes, with errors that point at file:line:column.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::keywords::{
+    is_controller_action, short_name, BLOCK_KEYWORDS, PLAY_KEYWORDS, RAW_PARAM_ACTIONS,
+    TASK_KEYWORDS,
+};
+use super::{Block, Common, LoopControl, LoopSpec, Play, Playbook, Task, TaskNode, Vars};
+use crate::error::Error;
+use crate::yaml::{Node, NodeKind};
+
+/// Read a playbook file, expanding `import_playbook` and `import_tasks`.
+pub fn load(path: &Path) -> Result<Playbook, Error> {
+    let mut plays = Vec::new();
+    load_into(path, &mut plays, &[], 0)?;
+    Ok(Playbook {
+        path: path.to_path_buf(),
+        plays,
+    })
+}
+
+fn load_into(path: &Path, plays: &mut Vec<Play>, when: &[Value], depth: usize) -> Result<(), Error> {
+    if depth > 32 {
+        return Err(Error::Parse(format!(
+            "{}: import_playbook nests more than 32 levels deep (a cycle?)",
+            path.display()
+        )));
+    }
+    let root = crate::yaml::parse_file(path)?;
+    let Some(root) = root else {
+        return Ok(());
+    };
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let NodeKind::Seq(items) = &root.kind else {
+        return Err(Error::at(
+            &root.span,
+            format!(
+                "a playbook must be a list of plays, got a {}",
+                root.type_name()
+            ),
+        ));
+    };
+    for item in items {
+        let entries = mapping(item, "a play")?;
+        if let Some(target) = item.get("import_playbook") {
+            for (k, _) in entries {
+                let key = k.as_str().unwrap_or_default();
+                if !matches!(key, "import_playbook" | "name" | "when" | "vars" | "tags") {
+                    return Err(Error::at(
+                        &k.span,
+                        format!("'{key}' is not a valid attribute for import_playbook"),
+                    ));
+                }
+            }
+            let file = string_of(target, "import_playbook")?;
+            let mut inner_when = when.to_vec();
+            if let Some(w) = item.get("when") {
+                inner_when.extend(list_of_values(w));
+            }
+            let target_path = dir.join(&file);
+            let before = plays.len();
+            load_into(&target_path, plays, &inner_when, depth + 1)?;
+            if let Some(v) = item.get("vars") {
+                let vars = vars_of(v)?;
+                for p in &mut plays[before..] {
+                    for (k, val) in &vars {
+                        p.vars.entry(k.clone()).or_insert_with(|| val.clone());
+                    }
+                }
+            }
+            continue;
+        }
+        let mut play = parse_play(item, entries, &dir)?;
+        play.when = when.to_vec();
+        plays.push(play);
+    }
+    Ok(())
+}
+
+fn parse_play(node: &Node, entries: &[(Node, Node)], dir: &Path) -> Result<Play, Error> {
+    let file = Arc::new(node.span.file.as_ref().clone());
+    for (k, _) in entries {
+        let key = key_str(k)?;
+        if !PLAY_KEYWORDS.contains(&key) {
+            return Err(Error::at(
+                &k.span,
+                format!(
+                    "'{key}' is not a valid attribute for a Play{}",
+                    suggest(key, PLAY_KEYWORDS)
+                ),
+            ));
+        }
+        if key == "roles" && !matches!(entries_value(entries, "roles").map(|n| &n.kind), Some(NodeKind::Seq(v)) if v.is_empty())
+        {
+            return Err(Error::at(
+                &k.span,
+                "roles are not supported by ferry yet (planned with the modules issue)",
+            ));
+        }
+    }
+    let hosts = node.get("hosts").ok_or_else(|| {
+        Error::at(
+            &node.span,
+            "the field 'hosts' is required but was not set",
+        )
+    })?;
+    let common = parse_common(node)?;
+    let vars_files = match node.get("vars_files") {
+        None => Vec::new(),
+        Some(n) => match &n.kind {
+            NodeKind::Seq(items) => items.iter().map(|i| (i.to_json(), i.span.clone())).collect(),
+            NodeKind::Null => Vec::new(),
+            _ => vec![(n.to_json(), n.span.clone())],
+        },
+    };
+    let section = |key: &str| -> Result<Vec<TaskNode>, Error> {
+        match node.get(key) {
+            None => Ok(Vec::new()),
+            Some(n) => parse_task_list(n, &file),
+        }
+    };
+    Ok(Play {
+        span: node.span.clone(),
+        dir: dir.to_path_buf(),
+        name: node.get("name").and_then(Node::scalar_string),
+        hosts: hosts.to_json(),
+        vars: match node.get("vars") {
+            Some(v) => vars_of(v)?,
+            None => Vars::new(),
+        },
+        vars_files,
+        gather_facts: node.get("gather_facts").map(Node::to_json),
+        serial: node.get("serial").map(Node::to_json),
+        strategy: node.get("strategy").and_then(Node::scalar_string),
+        max_fail_percentage: node.get("max_fail_percentage").map(Node::to_json),
+        force_handlers: node.get("force_handlers").map(Node::to_json),
+        common,
+        pre_tasks: section("pre_tasks")?,
+        tasks: section("tasks")?,
+        post_tasks: section("post_tasks")?,
+        handlers: section("handlers")?,
+        when: Vec::new(),
+    })
+}
+
+fn entries_value<'a>(entries: &'a [(Node, Node)], key: &str) -> Option<&'a Node> {
+    entries
+        .iter()
+        .find(|(k, _)| k.as_str() == Some(key))
+        .map(|(_, v)| v)
+}
+
+/// Read a file of tasks (for `import_tasks`/`include_tasks`).
+pub fn parse_tasks_file(path: &Path) -> Result<Vec<TaskNode>, Error> {
+    let root = crate::yaml::parse_file(path)?;
+    let file = Arc::new(path.to_path_buf());
+    match root {
+        None => Ok(Vec::new()),
+        Some(n) => parse_task_list(&n, &file),
+    }
+}
+
+fn parse_task_list(node: &Node, file: &Arc<PathBuf>) -> Result<Vec<TaskNode>, Error> {
+    match &node.kind {
+        NodeKind::Null => Ok(Vec::new()),
+        NodeKind::Seq(items) => items.iter().map(|i| parse_task_or_block(i, file)).collect(),
+        _ => Err(Error::at(
+            &node.span,
+            format!("expected a list of tasks, got a {}", node.type_name()),
+        )),
+    }
+}
+
+fn parse_task_or_block(node: &Node, file: &Arc<PathBuf>) -> Result<TaskNode, Error> {
+    let entries = mapping(node, "a task")?;
+    if node.get("block").is_some() {
+        for (k, _) in entries {
+            let key = key_str(k)?;
+            if !BLOCK_KEYWORDS.contains(&key) {
+                return Err(Error::at(
+                    &k.span,
+                    format!(
+                        "'{key}' is not a valid attribute for a Block{}",
+                        suggest(key, BLOCK_KEYWORDS)
+                    ),
+                ));
+            }
+        }
+        let list = |key: &str| match node.get(key) {
+            Some(n) => parse_task_list(n, file),
+            None => Ok(Vec::new()),
+        };
+        return Ok(TaskNode::Block(Arc::new(Block {
+            span: node.span.clone(),
+            common: parse_common(node)?,
+            block: list("block")?,
+            rescue: list("rescue")?,
+            always: list("always")?,
+        })));
+    }
+    let task = parse_task(node, entries, file)?;
+    // Static imports are expanded now, as Ansible does at parse time; the
+    // import's keywords apply to every imported task through a wrapping block.
+    if short_name(&task.action) == "import_tasks" {
+        let name = task
+            .args
+            .get("_raw_params")
+            .or_else(|| task.args.get("file"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::at(&task.span, "import_tasks needs a file name"))?;
+        if name.contains("{{") || name.contains("{%") {
+            return Err(Error::at(
+                &task.span,
+                "import_tasks cannot use a templated file name (use include_tasks)",
+            ));
+        }
+        let base = file.parent().unwrap_or(Path::new("."));
+        let path = base.join(name);
+        let tasks = parse_tasks_file(&path).map_err(|e| match e {
+            Error::Io { path, source } => Error::at(
+                &task.span,
+                format!("could not read imported tasks {}: {source}", path.display()),
+            ),
+            other => other,
+        })?;
+        let mut common = task.common.clone();
+        for (k, v) in &task.args {
+            if k != "_raw_params" && k != "file" {
+                common.vars.insert(k.clone(), v.clone());
+            }
+        }
+        return Ok(TaskNode::Block(Arc::new(Block {
+            span: task.span.clone(),
+            common,
+            block: tasks,
+            rescue: Vec::new(),
+            always: Vec::new(),
+        })));
+    }
+    Ok(TaskNode::Task(Arc::new(task)))
+}
+
+fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Result<Task, Error> {
+    let mut action: Option<(String, &Node, &Node)> = None;
+    let mut loop_: Option<LoopSpec> = None;
+    for (k, v) in entries {
+        let key = key_str(k)?;
+        if TASK_KEYWORDS.contains(&key) {
+            if key == "loop" {
+                set_loop(&mut loop_, None, v, k)?;
+            }
+            continue;
+        }
+        if let Some(lookup) = key.strip_prefix("with_") {
+            set_loop(&mut loop_, Some(lookup.to_string()), v, k)?;
+            continue;
+        }
+        if let Some((prev, _, _)) = &action {
+            return Err(Error::at(
+                &k.span,
+                format!("conflicting action statements: {prev}, {key}"),
+            ));
+        }
+        action = Some((key.to_string(), k, v));
+    }
+    // `action: module args` and `local_action:` spell the module inside the value.
+    let mut delegate_local = false;
+    let (name, key_node, mut args) = match action {
+        Some((name, k, v)) => (name.clone(), k.clone(), module_args(&name, v)?),
+        None => {
+            let (v, local) = match (node.get("action"), node.get("local_action")) {
+                (Some(v), None) => (v, false),
+                (None, Some(v)) => (v, true),
+                (Some(_), Some(v)) => {
+                    return Err(Error::at(&v.span, "conflicting action statements: action, local_action"))
+                }
+                (None, None) => {
+                    return Err(Error::at(
+                        &node.span,
+                        "no module/action detected in task",
+                    ))
+                }
+            };
+            delegate_local = local;
+            let (name, args) = action_keyword(v)?;
+            (name, v.clone(), args)
+        }
+    };
+    if crate::modules::ModuleId::lookup(&name).is_none() && !is_controller_action(&name) {
+        let hint = crate::modules::closest_name(&name)
+            .map(|n| format!(" Did you mean '{n}'?"))
+            .unwrap_or_default();
+        return Err(Error::at(
+            &key_node.span,
+            format!(
+                "couldn't resolve module/action '{name}'. This often indicates a misspelling, \
+                 missing collection, or incorrect module path.{hint}"
+            ),
+        ));
+    }
+    if let Some(extra) = node.get("args") {
+        let NodeKind::Map(_) = &extra.kind else {
+            return Err(Error::at(&extra.span, "'args' must be a mapping"));
+        };
+        if let Value::Object(m) = extra.to_json() {
+            for (k, v) in m {
+                args.entry(k).or_insert(v);
+            }
+        }
+    }
+    let mut common = parse_common(node)?;
+    if delegate_local {
+        common.delegate_to = Some(Value::String("localhost".into()));
+    }
+    Ok(Task {
+        span: node.span.clone(),
+        file: file.clone(),
+        common,
+        action: name,
+        args,
+        register: match node.get("register") {
+            Some(n) => Some(plain_string(n, "register")?),
+            None => None,
+        },
+        loop_,
+        loop_control: match node.get("loop_control") {
+            Some(n) => parse_loop_control(n)?,
+            None => LoopControl::default(),
+        },
+        changed_when: node.get("changed_when").map(list_of_values),
+        failed_when: node.get("failed_when").map(list_of_values),
+        until: node.get("until").map(list_of_values),
+        retries: node.get("retries").map(Node::to_json),
+        delay: node.get("delay").map(Node::to_json),
+        listen: node.get("listen").map(list_of_strings).unwrap_or_default(),
+    })
+}
+
+fn set_loop(slot: &mut Option<LoopSpec>, lookup: Option<String>, v: &Node, k: &Node) -> Result<(), Error> {
+    if slot.is_some() {
+        return Err(Error::at(
+            &k.span,
+            "only one loop (loop or with_*) may be given per task",
+        ));
+    }
+    *slot = Some(LoopSpec {
+        lookup,
+        value: v.to_json(),
+    });
+    Ok(())
+}
+
+/// A module's arguments from its value: a mapping, free-form `k=v` text, or null.
+fn module_args(name: &str, v: &Node) -> Result<Vars, Error> {
+    match &v.kind {
+        NodeKind::Null => Ok(Vars::new()),
+        NodeKind::Map(_) => match v.to_json() {
+            Value::Object(m) => Ok(m.into_iter().collect()),
+            _ => Ok(Vars::new()),
+        },
+        NodeKind::Str { value, .. } => Ok(free_form(name, value)),
+        NodeKind::Bool(_) | NodeKind::Int(_) | NodeKind::Float(_) => {
+            Ok(free_form(name, &v.scalar_string().unwrap_or_default()))
+        }
+        NodeKind::Seq(_) => Err(Error::at(
+            &v.span,
+            format!("the arguments of '{name}' must be a mapping or a string, got a list"),
+        )),
+    }
+}
+
+fn free_form(name: &str, text: &str) -> Vars {
+    let short = short_name(name);
+    // These take their whole text as one parameter.
+    if matches!(short, "include_tasks" | "import_tasks" | "import_playbook" | "meta" | "include_vars") {
+        let mut m = Vars::new();
+        let parsed = crate::kv::parse_kv(text, false);
+        if parsed.contains_key("_raw_params") {
+            m.insert("_raw_params".into(), Value::String(text.trim().to_string()));
+            return m;
+        }
+        return parsed;
+    }
+    crate::kv::parse_kv(text, RAW_PARAM_ACTIONS.contains(&short))
+}
+
+/// `action: shell echo hi` / `action: {module: copy, src: a}`.
+fn action_keyword(v: &Node) -> Result<(String, Vars), Error> {
+    match &v.kind {
+        NodeKind::Str { value, .. } => {
+            let trimmed = value.trim_start();
+            let (name, rest) = trimmed
+                .split_once(char::is_whitespace)
+                .unwrap_or((trimmed, ""));
+            Ok((name.to_string(), free_form(name, rest)))
+        }
+        NodeKind::Map(_) => {
+            let module = v
+                .get("module")
+                .and_then(Node::as_str)
+                .ok_or_else(|| Error::at(&v.span, "action mapping needs a 'module' key"))?
+                .to_string();
+            let mut args = match v.to_json() {
+                Value::Object(m) => m.into_iter().collect::<Vars>(),
+                _ => Vars::new(),
+            };
+            args.shift_remove("module");
+            Ok((module, args))
+        }
+        _ => Err(Error::at(&v.span, "action must be a string or a mapping")),
+    }
+}
+
+fn parse_common(node: &Node) -> Result<Common, Error> {
+    let mut c = Common {
+        name: node.get("name").and_then(Node::scalar_string),
+        when: node.get("when").map(list_of_values).unwrap_or_default(),
+        tags: node.get("tags").map(tags_of).unwrap_or_default(),
+        vars: match node.get("vars") {
+            Some(v) => vars_of(v)?,
+            None => Vars::new(),
+        },
+        environment: node.get("environment").map(Node::to_json),
+        ignore_errors: node.get("ignore_errors").map(Node::to_json),
+        ignore_unreachable: node.get("ignore_unreachable").map(Node::to_json),
+        any_errors_fatal: node.get("any_errors_fatal").map(Node::to_json),
+        no_log: node.get("no_log").map(Node::to_json),
+        run_once: node.get("run_once").map(Node::to_json),
+        delegate_to: node.get("delegate_to").map(Node::to_json),
+        check_mode: node.get("check_mode").map(Node::to_json),
+        diff: node.get("diff").map(Node::to_json),
+        remote_user: node.get("remote_user").map(Node::to_json),
+        connection: node.get("connection").map(Node::to_json),
+        notify: node.get("notify").map(list_of_strings).unwrap_or_default(),
+        become_: Default::default(),
+    };
+    if let NodeKind::Map(entries) = &node.kind {
+        for (k, v) in entries {
+            if let Some(key) = k.as_str() {
+                if key.starts_with("become") {
+                    c.become_.insert(key.to_string(), v.to_json());
+                }
+            }
+        }
+    }
+    Ok(c)
+}
+
+fn parse_loop_control(n: &Node) -> Result<LoopControl, Error> {
+    let entries = mapping(n, "loop_control")?;
+    let mut lc = LoopControl::default();
+    for (k, v) in entries {
+        match key_str(k)? {
+            "loop_var" => lc.loop_var = Some(plain_string(v, "loop_var")?),
+            "index_var" => lc.index_var = Some(plain_string(v, "index_var")?),
+            "label" => lc.label = Some(v.to_json()),
+            "pause" => lc.pause = Some(v.to_json()),
+            "extended" => lc.extended = Some(v.to_json()),
+            "extended_allitems" | "break_when" => {}
+            other => {
+                return Err(Error::at(
+                    &k.span,
+                    format!("'{other}' is not a valid attribute for loop_control"),
+                ))
+            }
+        }
+    }
+    Ok(lc)
+}
+
+fn mapping<'a>(node: &'a Node, what: &str) -> Result<&'a [(Node, Node)], Error> {
+    match &node.kind {
+        NodeKind::Map(entries) => Ok(entries),
+        _ => Err(Error::at(
+            &node.span,
+            format!("expected {what} (a mapping), got a {}", node.type_name()),
+        )),
+    }
+}
+
+fn key_str(k: &Node) -> Result<&str, Error> {
+    k.as_str()
+        .ok_or_else(|| Error::at(&k.span, format!("expected a string key, got a {}", k.type_name())))
+}
+
+fn plain_string(n: &Node, what: &str) -> Result<String, Error> {
+    n.scalar_string()
+        .filter(|_| !matches!(n.kind, NodeKind::Null))
+        .ok_or_else(|| Error::at(&n.span, format!("'{what}' must be a string, got a {}", n.type_name())))
+}
+
+fn string_of(n: &Node, what: &str) -> Result<String, Error> {
+    plain_string(n, what)
+}
+
+fn vars_of(n: &Node) -> Result<Vars, Error> {
+    match &n.kind {
+        NodeKind::Null => Ok(Vars::new()),
+        NodeKind::Map(_) => match n.to_json() {
+            Value::Object(m) => Ok(m.into_iter().collect()),
+            _ => Ok(Vars::new()),
+        },
+        // The old list-of-mappings form.
+        NodeKind::Seq(items) => {
+            let mut out = Vars::new();
+            for i in items {
+                out.extend(vars_of(i)?);
+            }
+            Ok(out)
+        }
+        _ => Err(Error::at(
+            &n.span,
+            format!("vars must be a mapping, got a {}", n.type_name()),
+        )),
+    }
+}
+
+fn list_of_values(n: &Node) -> Vec<Value> {
+    match &n.kind {
+        NodeKind::Seq(items) => items.iter().map(Node::to_json).collect(),
+        NodeKind::Null => Vec::new(),
+        _ => vec![n.to_json()],
+    }
+}
+
+fn list_of_strings(n: &Node) -> Vec<String> {
+    match &n.kind {
+        NodeKind::Seq(items) => items.iter().filter_map(Node::scalar_string).collect(),
+        NodeKind::Null => Vec::new(),
+        _ => n.scalar_string().into_iter().collect(),
+    }
+}
+
+/// Tags: a list, or a comma-separated string.
+fn tags_of(n: &Node) -> Vec<String> {
+    list_of_strings(n)
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn suggest(word: &str, known: &[&str]) -> String {
+    match crate::error::closest(word, known.iter().copied(), 2) {
+        Some(k) => format!(". Did you mean '{k}'?"),
+        None => String::new(),
+    }
+}
