@@ -28,6 +28,8 @@ impl Inventory {
         }
         let mut meta = Map::new();
         meta.insert("hostvars".into(), Value::Object(hostvars));
+        // ansible-core 2.19 names its output profile here.
+        meta.insert("profile".into(), Value::from("inventory_legacy"));
         out.insert("_meta".into(), Value::Object(meta));
         sort_keys(Value::Object(out))
     }
