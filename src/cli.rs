@@ -176,7 +176,11 @@ fn load_inventory(config: &Config, cli: &[String]) -> Result<Inventory, Error> {
     } else {
         Vec::new()
     };
-    Inventory::load(&sources)
+    let inv = Inventory::load(&sources)?;
+    for w in &inv.warnings {
+        crate::output::warn(w);
+    }
+    Ok(inv)
 }
 
 /// Command line over ansible.cfg/`ANSIBLE_*`.
@@ -211,7 +215,7 @@ fn inventory_cmd(config: &Config, a: InventoryArgs) -> Result<i32, Error> {
     } else if let Some(h) = a.host {
         crate::output::dump_json(&inv.host_json(&h)?)
     } else if let Some(g) = a.graph {
-        inv.graph(Some(&g))
+        inv.graph(Some(&g))?
     } else {
         return Err(Error::Options(
             "no action selected: use --list, --graph or --host".into(),
