@@ -102,14 +102,16 @@ impl<W: Write + Send> Human<W> {
     }
 }
 
-/// Drop what Ansible's callbacks never print.
+/// Drop what Ansible's callbacks never print: internal keys, `failed` and
+/// `skipped` (the status line says them), `exception`, and below -vvv
+/// `invocation` and `diff`.
 pub fn clean(v: &Value, verbosity: u8) -> Value {
     let Value::Object(m) = v else {
         return v.clone();
     };
     let mut out = serde_json::Map::new();
     for (k, val) in m {
-        if k.starts_with("_ansible_") || k == "exception" {
+        if k.starts_with("_ansible_") || matches!(k.as_str(), "exception" | "failed" | "skipped") {
             continue;
         }
         if (k == "invocation" || k == "diff") && verbosity < 3 {

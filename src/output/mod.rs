@@ -199,6 +199,7 @@ pub enum Status {
 
 /// Ansible's ad-hoc (minimal callback) record for one host.
 pub fn adhoc_record(host: &str, status: Status, result: &Value, text_form: bool) -> String {
+    let result = &human::clean(result, 0);
     let get = |k: &str| match result.get(k) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
