@@ -7,7 +7,7 @@ pub mod adhoc;
 pub mod cli;
 pub mod config;
 pub mod connection;
-pub mod engine;
+// pub mod engine; (enabled when the template module lands)
 pub mod error;
 pub mod inventory;
 pub mod kv;

@@ -1,3 +1,813 @@
-//! The engine: runs plays over hosts with Ansible's strategies.
+//! The engine: runs a playbook's plays over the inventory's hosts with
+//! Ansible's meaning — the linear strategy (a task finishes on every host
+//! before the next starts), `serial` batches, handlers, tags, failures.
+//!
+//! The engine knows nothing of SSH: it asks `connection` for a connection per
+//! host and hands modules their arguments; results go out as `output` events.
+
+pub mod actions;
 pub mod cursor;
 pub mod facts;
+pub mod state;
+pub mod task;
+pub mod vars;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use indexmap::IndexMap;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use crate::connection::ConnDefaults;
+use crate::error::Error;
+use crate::inventory::Inventory;
+use crate::output::{Event, HostResult, HostStats, Outcome, Sink};
+use crate::playbook::{Block, Play, Playbook, Task, TaskNode, Vars};
+use crate::template::{Context, Templar};
+use cursor::{Cursor, Next, Transition};
+use state::{EngineHostVars, Hosts};
+use task::{Control, TaskEnd};
+
+/// Everything from the command line that shapes a run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub extra_vars: Vars,
+    pub check: bool,
+    pub diff: bool,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub limit: Option<String>,
+    pub forks: usize,
+    pub verbosity: u8,
+    pub defaults: ConnDefaults,
+    pub start_at_task: Option<String>,
+    pub config_file: Option<PathBuf>,
+}
+
+/// Exit codes as ansible-playbook's.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FAILED: i32 = 2;
+pub const EXIT_UNREACHABLE: i32 = 4;
+
+/// One playbook run.
+pub struct Engine {
+    pub inventory: Arc<Inventory>,
+    pub opts: Arc<RunOptions>,
+    pub templar: Arc<Templar>,
+    pub sink: Arc<dyn Sink>,
+    pub hosts: Arc<Hosts>,
+    pub hostvars: Arc<EngineHostVars>,
+    pub stats: Mutex<IndexMap<String, HostStats>>,
+    forks: Arc<Semaphore>,
+    start_at: Mutex<Option<String>>,
+    /// Parsed vars files (vars_files, include_vars) by path.
+    pub vars_cache: Mutex<std::collections::HashMap<PathBuf, Vars>>,
+    /// Parsed include_tasks files by path.
+    pub tasks_cache: Mutex<std::collections::HashMap<PathBuf, Arc<Vec<TaskNode>>>>,
+}
+
+/// What one play's run needs to know, shared by its tasks.
+pub struct PlayCtx {
+    pub play_name: String,
+    pub dir: PathBuf,
+    pub vars: Vars,
+    pub vars_files: Vec<(Value, crate::error::Span)>,
+    pub common: crate::playbook::Common,
+    /// All hosts of the play, and of the current batch.
+    pub play_hosts: Vec<String>,
+    pub batch: Vec<String>,
+    pub handlers: Vec<Next>,
+    pub force_handlers: bool,
+}
+
+impl Engine {
+    pub fn new(inventory: Arc<Inventory>, opts: RunOptions, templar: Templar, sink: Arc<dyn Sink>) -> Arc<Engine> {
+        let hosts = Arc::new(Hosts::default());
+        let extra = Arc::new(opts.extra_vars.clone());
+        let hostvars = Arc::new(EngineHostVars {
+            inventory: inventory.clone(),
+            hosts: hosts.clone(),
+            extra,
+            magic: Mutex::new(Vars::new()),
+        });
+        let forks = Arc::new(Semaphore::new(opts.forks.max(1)));
+        let start_at = Mutex::new(opts.start_at_task.clone());
+        Arc::new(Engine {
+            inventory,
+            opts: Arc::new(opts),
+            templar: Arc::new(templar),
+            sink,
+            hosts,
+            hostvars,
+            stats: Mutex::new(IndexMap::new()),
+            forks,
+            start_at,
+            vars_cache: Mutex::new(Default::default()),
+            tasks_cache: Mutex::new(Default::default()),
+        })
+    }
+
+    pub fn emit(&self, ev: &Event<'_>) {
+        self.sink.event(ev);
+    }
+
+    fn stat(&self, host: &str, f: impl FnOnce(&mut HostStats)) {
+        if let Ok(mut s) = self.stats.lock() {
+            f(s.entry(host.to_string()).or_default());
+        }
+    }
+
+    /// Run every play; returns ansible-playbook's exit code.
+    pub async fn run(self: &Arc<Self>, pb: &Playbook) -> Result<i32, Error> {
+        for play in &pb.plays {
+            self.run_play(play).await?;
+        }
+        let stats = match self.stats.lock() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        self.emit(&Event::Recap(&stats));
+        for (_, slot) in self.hosts.all() {
+            if let Some(conn) = slot.conn.lock().await.take() {
+                if let Ok(conn) = Arc::try_unwrap(conn) {
+                    conn.close().await;
+                }
+            }
+        }
+        let unreachable = stats.values().any(|s| s.unreachable > 0);
+        let failed = stats.values().any(|s| s.failed > 0);
+        Ok(if unreachable {
+            EXIT_UNREACHABLE
+        } else if failed {
+            EXIT_FAILED
+        } else {
+            EXIT_OK
+        })
+    }
+
+    /// The context for templating play-level things (hosts, names): extra
+    /// vars and play vars only, as Ansible does.
+    fn play_level_ctx(&self, play: &Play) -> Context {
+        let mut vars = play.vars.clone();
+        vars.extend(self.opts.extra_vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        vars.insert("playbook_dir".into(), Value::String(play.dir.display().to_string()));
+        vars.insert("omit".into(), Value::String(self.templar.omit_token().to_string()));
+        Context::new(vars)
+    }
+
+    async fn run_play(self: &Arc<Self>, play: &Play) -> Result<(), Error> {
+        let ctx = self.play_level_ctx(play);
+        let pattern = match self.templar.render_value(&play.hosts, &ctx) {
+            Ok(Value::String(s)) => s,
+            Ok(Value::Array(items)) => items
+                .iter()
+                .map(|i| match i {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            Ok(other) => other.to_string(),
+            Err(e) => return Err(Error::at(&play.span, format!("cannot template 'hosts': {e}"))),
+        };
+        let name = match &play.name {
+            Some(n) => match self.templar.render_str(n, &ctx) {
+                Ok(Value::String(s)) => s,
+                Ok(v) => crate::output::python_repr(&v, true),
+                Err(_) => n.clone(),
+            },
+            None => pattern.clone(),
+        };
+        self.emit(&Event::PlayStart { name: &name });
+
+        // import_playbook's `when`, evaluated with play-level vars.
+        for cond in &play.when {
+            match self.templar.eval_condition(cond, &ctx) {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
+                Err(e) => return Err(Error::at(&play.span, e.to_string())),
+            }
+        }
+
+        let mut hosts = crate::adhoc::select_hosts(&self.inventory, &pattern, self.opts.limit.as_deref())?;
+        hosts.retain(|h| {
+            self.hosts
+                .slot(h)
+                .with(|s| !s.failed && !s.unreachable)
+        });
+        if hosts.is_empty() {
+            self.emit(&Event::NoHostsMatched);
+            return Ok(());
+        }
+        for h in &hosts {
+            self.stat(h, |_| {});
+        }
+        let batches = batches(&hosts, play.serial.as_ref(), &self.templar, &ctx);
+        let handlers = flatten_handlers(&play.handlers);
+        for batch in batches {
+            let pctx = Arc::new(PlayCtx {
+                play_name: name.clone(),
+                dir: play.dir.clone(),
+                vars: play.vars.clone(),
+                vars_files: play.vars_files.clone(),
+                common: play.common.clone(),
+                play_hosts: hosts.clone(),
+                batch: batch.clone(),
+                handlers: handlers.clone(),
+                force_handlers: play
+                    .force_handlers
+                    .as_ref()
+                    .map(|v| truthy(v))
+                    .unwrap_or(false),
+            });
+            if let Ok(mut m) = self.hostvars.magic.lock() {
+                m.insert("playbook_dir".into(), Value::String(play.dir.display().to_string()));
+            }
+            let gather = match &play.gather_facts {
+                None => true,
+                Some(v) => match self.templar.render_value(v, &ctx) {
+                    Ok(v) => truthy(&v),
+                    Err(_) => true,
+                },
+            };
+            let mut ended = false;
+            if gather {
+                ended = self.gather_facts(&pctx).await;
+            }
+            if !ended {
+                for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+                    if section.is_empty() {
+                        continue;
+                    }
+                    let end = self.run_tasks(&pctx, Arc::new(section.clone())).await;
+                    if end == PlayEnd::EndPlay || end == PlayEnd::Abort {
+                        // Handlers still run after end_play, as in Ansible.
+                        if end == PlayEnd::EndPlay {
+                            self.flush_handlers(&pctx).await;
+                        }
+                        ended = true;
+                        break;
+                    }
+                    self.flush_handlers(&pctx).await;
+                }
+            }
+            for h in &batch {
+                self.hosts.slot(h).with(|s| s.notified.clear());
+            }
+            if ended && self.batch_aborted(&batch) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn batch_aborted(&self, batch: &[String]) -> bool {
+        batch
+            .iter()
+            .all(|h| self.hosts.slot(h).with(|s| s.failed || s.unreachable))
+    }
+
+    /// The implicit first task: gather facts on every host of the batch.
+    async fn gather_facts(self: &Arc<Self>, pctx: &Arc<PlayCtx>) -> bool {
+        self.emit(&Event::TaskStart {
+            name: "Gathering Facts",
+            handler: false,
+        });
+        let mut set = tokio::task::JoinSet::new();
+        for host in pctx.batch.clone() {
+            let (eng, pctx) = (self.clone(), pctx.clone());
+            set.spawn(async move {
+                let _permit = eng.forks.clone().acquire_owned().await;
+                let end = eng.gather_one(&pctx, &host).await;
+                (host, end)
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            if let Ok((host, end)) = r {
+                self.account(&host, &end);
+            }
+        }
+        false
+    }
+
+    async fn gather_one(self: &Arc<Self>, pctx: &Arc<PlayCtx>, host: &str) -> TaskEnd {
+        let conn = match self.connection(pctx, host).await {
+            Ok(c) => c,
+            Err(msg) => return self.unreachable_end(host, msg),
+        };
+        let result = match facts::gather(&conn).await {
+            Ok(f) => {
+                self.hosts.slot(host).with(|s| {
+                    for (k, v) in &f {
+                        s.facts.insert(k.clone(), v.clone());
+                    }
+                });
+                let mut r = serde_json::Map::new();
+                r.insert("ansible_facts".into(), Value::Object(f));
+                r.insert("changed".into(), Value::Bool(false));
+                r
+            }
+            Err(e) => return self.unreachable_end(host, e.to_string()),
+        };
+        let hr = HostResult {
+            host: host.to_string(),
+            delegated_to: None,
+            outcome: Outcome::Ok,
+            ignored: false,
+            result: Value::Object(result.clone()),
+            item_label: None,
+            verbose_always: false,
+        };
+        // Facts are long; Ansible prints them only at -v like any result.
+        self.emit(&Event::Result(&hr));
+        TaskEnd::simple(Outcome::Ok, Value::Object(result))
+    }
+
+    pub fn unreachable_end(&self, host: &str, msg: String) -> TaskEnd {
+        let mut r = serde_json::Map::new();
+        r.insert("changed".into(), Value::Bool(false));
+        r.insert("msg".into(), Value::String(msg));
+        r.insert("unreachable".into(), Value::Bool(true));
+        let hr = HostResult {
+            host: host.to_string(),
+            delegated_to: None,
+            outcome: Outcome::Unreachable,
+            ignored: false,
+            result: Value::Object(r.clone()),
+            item_label: None,
+            verbose_always: false,
+        };
+        self.emit(&Event::Result(&hr));
+        TaskEnd::simple(Outcome::Unreachable, Value::Object(r))
+    }
+
+    /// Count a host's task end in the recap, as Ansible's strategy does.
+    fn account(&self, host: &str, end: &TaskEnd) {
+        match end.outcome {
+            Outcome::Ok => self.stat(host, |s| s.ok += 1),
+            Outcome::Changed => self.stat(host, |s| {
+                s.ok += 1;
+                s.changed += 1
+            }),
+            Outcome::Skipped => self.stat(host, |s| s.skipped += 1),
+            Outcome::Unreachable if end.ignored => self.stat(host, |s| s.ignored += 1),
+            Outcome::Unreachable => {
+                self.stat(host, |s| s.unreachable += 1);
+                self.hosts.slot(host).with(|s| s.unreachable = true);
+            }
+            Outcome::Failed if end.ignored => self.stat(host, |s| {
+                s.ok += 1;
+                s.ignored += 1;
+                if end.changed {
+                    s.changed += 1;
+                }
+            }),
+            Outcome::Failed => {}
+        }
+    }
+
+    /// Open (once) and return the host's connection.
+    pub async fn connection(
+        self: &Arc<Self>,
+        pctx: &PlayCtx,
+        host: &str,
+    ) -> Result<Arc<crate::connection::Connection>, String> {
+        let slot = self.hosts.slot(host);
+        let mut guard = slot.conn.lock().await;
+        if let Some(c) = guard.as_ref() {
+            return Ok(c.clone());
+        }
+        let spec = self.conn_spec(pctx, host, &[], None)?;
+        let conn = crate::connection::Connection::connect(&spec)
+            .await
+            .map_err(|e| e.to_string())?;
+        let conn = Arc::new(conn);
+        *guard = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Drop the host's connection (meta: reset_connection, or after it broke).
+    pub async fn drop_connection(&self, host: &str) {
+        let slot = self.hosts.slot(host);
+        let taken = slot.conn.lock().await.take();
+        if let Some(c) = taken {
+            if let Ok(c) = Arc::try_unwrap(c) {
+                c.close().await;
+            }
+        }
+    }
+
+    /// Run a list of tasks on the batch with the linear strategy.
+    async fn run_tasks(self: &Arc<Self>, pctx: &Arc<PlayCtx>, nodes: Arc<Vec<TaskNode>>) -> PlayEnd {
+        let mut cursors: IndexMap<String, Cursor> = pctx
+            .batch
+            .iter()
+            .filter(|h| self.hosts.slot(h).with(|s| !s.failed && !s.unreachable))
+            .map(|h| (h.clone(), Cursor::new(nodes.clone())))
+            .collect();
+        loop {
+            // The first host (in order) with work left decides the next task;
+            // every host whose next task is the same one runs it now.
+            let mut pick: Option<Next> = None;
+            let mut group: Vec<String> = Vec::new();
+            for (h, c) in cursors.iter_mut() {
+                let Some(n) = c.peek() else { continue };
+                match &pick {
+                    None => {
+                        pick = Some(n);
+                        group.push(h.clone());
+                    }
+                    Some(p) if Arc::ptr_eq(&p.task, &n.task) => group.push(h.clone()),
+                    Some(_) => {}
+                }
+            }
+            let Some(next) = pick else {
+                return PlayEnd::Done;
+            };
+            if !self.selected(&next) {
+                for h in &group {
+                    if let Some(c) = cursors.get_mut(h) {
+                        c.complete(false);
+                    }
+                }
+                continue;
+            }
+            let ends = self.run_task_on(pctx, &next, &group, false).await;
+            let mut end_play = false;
+            let mut any_fatal_failure = false;
+            for (host, end) in ends {
+                let Some(c) = cursors.get_mut(&host) else { continue };
+                self.account(&host, &end);
+                let failed = end.outcome == Outcome::Failed && !end.ignored;
+                let unreachable = end.outcome == Outcome::Unreachable && !end.ignored;
+                if unreachable {
+                    c.clear();
+                    continue;
+                }
+                if failed {
+                    let t = c.complete(true);
+                    match t {
+                        Transition::Rescued => {
+                            self.stat(&host, |s| s.rescued += 1);
+                            self.hosts.slot(&host).with(|s| {
+                                s.set_facts.insert("ansible_failed_task".into(), serde_json::json!({"name": next.task.display_name()}));
+                                s.set_facts.insert("ansible_failed_result".into(), end.result.clone());
+                            });
+                        }
+                        _ => {
+                            self.stat(&host, |s| s.failed += 1);
+                            self.hosts.slot(&host).with(|s| s.failed = true);
+                            if self.any_errors_fatal(pctx, &next) {
+                                any_fatal_failure = true;
+                            }
+                        }
+                    }
+                } else {
+                    c.complete(false);
+                }
+                if let Some((nodes, scope, span)) = end.include {
+                    c.push_include(nodes, scope, span);
+                }
+                match end.control {
+                    Some(Control::EndHost) => c.clear(),
+                    Some(Control::EndPlay) => end_play = true,
+                    Some(Control::FlushHandlers) | None => {}
+                }
+            }
+            if next_is_flush(&next) {
+                self.flush_handlers(pctx).await;
+            }
+            if end_play {
+                return PlayEnd::EndPlay;
+            }
+            if any_fatal_failure || self.max_fail_exceeded(pctx) {
+                for h in &pctx.batch {
+                    self.hosts.slot(h).with(|s| {
+                        if !s.unreachable {
+                            s.failed = true
+                        }
+                    });
+                }
+                return PlayEnd::Abort;
+            }
+        }
+    }
+
+    fn any_errors_fatal(&self, pctx: &PlayCtx, next: &Next) -> bool {
+        let mut v = pctx.common.any_errors_fatal.clone();
+        for b in &next.parents {
+            if b.common.any_errors_fatal.is_some() {
+                v = b.common.any_errors_fatal.clone();
+            }
+        }
+        if next.task.common.any_errors_fatal.is_some() {
+            v = next.task.common.any_errors_fatal.clone();
+        }
+        v.map(|x| truthy(&x)).unwrap_or(false)
+    }
+
+    fn max_fail_exceeded(&self, _pctx: &PlayCtx) -> bool {
+        false
+    }
+
+    /// `--tags` / `--skip-tags` with `always` and `never`, on inherited tags;
+    /// `--start-at-task` skips until the named task.
+    fn selected(&self, next: &Next) -> bool {
+        if let Ok(mut start) = self.start_at.lock() {
+            if let Some(name) = start.as_ref() {
+                let n = next.task.display_name();
+                if &n != name && !glob_match(name, &n) {
+                    return false;
+                }
+                *start = None;
+            }
+        }
+        let mut tags: HashSet<&str> = HashSet::new();
+        for b in &next.parents {
+            tags.extend(b.common.tags.iter().map(String::as_str));
+        }
+        tags.extend(next.task.common.tags.iter().map(String::as_str));
+        tag_selected(&tags, &self.opts.tags, &self.opts.skip_tags)
+    }
+
+    /// Run one task on a group of hosts at once; results are printed as each
+    /// host finishes. Returns each host's end, in the group's order.
+    async fn run_task_on(
+        self: &Arc<Self>,
+        pctx: &Arc<PlayCtx>,
+        next: &Next,
+        group: &[String],
+        handler: bool,
+    ) -> Vec<(String, TaskEnd)> {
+        let name = self.task_banner_name(pctx, &next.task);
+        self.emit(&Event::TaskStart {
+            name: &name,
+            handler,
+        });
+        let run_once = task::inherited(&next.parents, &next.task, |c| c.run_once.clone())
+            .map(|v| truthy(&v))
+            .unwrap_or(false);
+        let targets: Vec<String> = if run_once {
+            group.iter().take(1).cloned().collect()
+        } else {
+            group.to_vec()
+        };
+        let mut set = tokio::task::JoinSet::new();
+        for (i, host) in targets.iter().enumerate() {
+            let (eng, pctx, next, host) = (self.clone(), pctx.clone(), next.clone(), host.clone());
+            set.spawn(async move {
+                let _permit = eng.forks.clone().acquire_owned().await;
+                let end = eng.exec_task(&pctx, &host, &next).await;
+                (i, host, end)
+            });
+        }
+        let mut ends: Vec<(usize, String, TaskEnd)> = Vec::new();
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok(x) => ends.push(x),
+                Err(e) => self.emit(&Event::Warning(&format!("internal error running a task: {e}"))),
+            }
+        }
+        ends.sort_by_key(|(i, _, _)| *i);
+        let mut out: Vec<(String, TaskEnd)> = ends.into_iter().map(|(_, h, e)| (h, e)).collect();
+        // run_once: the one result stands for every host of the group
+        // (registered and notified for each), as Ansible does.
+        if run_once {
+            if let Some((first_host, first)) = out.first().map(|(h, e)| (h.clone(), e.clone())) {
+                for h in group.iter().filter(|h| **h != first_host) {
+                    if let Some(reg) = &next.task.register {
+                        let v = first.registered.clone();
+                        self.hosts.slot(h).with(|s| {
+                            s.set_facts.insert(reg.clone(), v);
+                        });
+                    }
+                    if first.changed {
+                        self.notify(h, &next);
+                    }
+                    out.push((h.clone(), first.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    fn task_banner_name(&self, pctx: &PlayCtx, t: &Task) -> String {
+        let raw = t.display_name();
+        if !Templar::is_template(&raw) {
+            return raw;
+        }
+        let mut vars = pctx.vars.clone();
+        vars.extend(self.opts.extra_vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        match self.templar.render_str(&raw, &Context::new(vars)) {
+            Ok(Value::String(s)) => s,
+            Ok(v) => crate::output::python_repr(&v, true),
+            Err(_) => raw,
+        }
+    }
+
+    /// Record a changed task's notifications for the host.
+    pub fn notify(&self, host: &str, next: &Next) {
+        let mut names: Vec<String> = next.task.common.notify.clone();
+        for b in &next.parents {
+            names.extend(b.common.notify.iter().cloned());
+        }
+        if names.is_empty() {
+            return;
+        }
+        self.hosts.slot(host).with(|s| {
+            for n in names {
+                s.notified.insert(n);
+            }
+        });
+    }
+
+    /// Run notified handlers in definition order on the hosts that notified them.
+    async fn flush_handlers(self: &Arc<Self>, pctx: &Arc<PlayCtx>) {
+        for h in &pctx.handlers {
+            let name = h.task.display_name();
+            let group: Vec<String> = pctx
+                .batch
+                .iter()
+                .filter(|host| {
+                    self.hosts.slot(host).with(|s| {
+                        (!s.failed || pctx.force_handlers)
+                            && !s.unreachable
+                            && (s.notified.contains(&name) || h.task.listen.iter().any(|l| s.notified.contains(l)))
+                    })
+                })
+                .cloned()
+                .collect();
+            if group.is_empty() {
+                continue;
+            }
+            for host in &group {
+                self.hosts.slot(host).with(|s| {
+                    s.notified.remove(&name);
+                    for l in &h.task.listen {
+                        s.notified.remove(l);
+                    }
+                });
+            }
+            let ends = self.run_task_on(pctx, h, &group, true).await;
+            for (host, end) in ends {
+                self.account(&host, &end);
+                if end.outcome == Outcome::Failed && !end.ignored {
+                    self.stat(&host, |s| s.failed += 1);
+                    self.hosts.slot(&host).with(|s| s.failed = true);
+                }
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PlayEnd {
+    Done,
+    EndPlay,
+    Abort,
+}
+
+fn next_is_flush(next: &Next) -> bool {
+    crate::playbook::short_action(&next.task.action) == "meta"
+        && next.task.args.get("_raw_params").and_then(Value::as_str) == Some("flush_handlers")
+}
+
+/// Handlers as a flat list (blocks in handlers pass their keywords down).
+fn flatten_handlers(nodes: &[TaskNode]) -> Vec<Next> {
+    fn walk(nodes: &[TaskNode], parents: &mut Vec<Arc<Block>>, out: &mut Vec<Next>) {
+        for n in nodes {
+            match n {
+                TaskNode::Task(t) => out.push(Next {
+                    task: t.clone(),
+                    parents: parents.clone(),
+                }),
+                TaskNode::Block(b) => {
+                    parents.push(b.clone());
+                    walk(&b.block, parents, out);
+                    parents.pop();
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(nodes, &mut Vec::new(), &mut out);
+    out
+}
+
+/// Split the play's hosts into `serial` batches (a number, a percentage, or
+/// a list of those with the last repeating).
+fn batches(hosts: &[String], serial: Option<&Value>, templar: &Templar, ctx: &Context) -> Vec<Vec<String>> {
+    let Some(serial) = serial else {
+        return vec![hosts.to_vec()];
+    };
+    let serial = templar.render_value(serial, ctx).unwrap_or(Value::Null);
+    let sizes: Vec<Value> = match serial {
+        Value::Array(a) => a,
+        Value::Null => return vec![hosts.to_vec()],
+        v => vec![v],
+    };
+    let n = hosts.len();
+    let size_of = |v: &Value| -> usize {
+        let s = match v {
+            Value::Number(x) => x.as_f64().unwrap_or(0.0),
+            Value::String(s) if s.trim().ends_with('%') => {
+                let pct: f64 = s.trim().trim_end_matches('%').parse().unwrap_or(100.0);
+                ((n as f64) * pct / 100.0).floor().max(1.0)
+            }
+            Value::String(s) => s.trim().parse().unwrap_or(0.0),
+            _ => 0.0,
+        };
+        if s <= 0.0 {
+            n
+        } else {
+            s as usize
+        }
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut k = 0;
+    while i < n {
+        let size = size_of(&sizes[k.min(sizes.len() - 1)]).max(1);
+        out.push(hosts[i..(i + size).min(n)].to_vec());
+        i += size;
+        k += 1;
+    }
+    out
+}
+
+/// Ansible's tag selection.
+pub fn tag_selected(tags: &HashSet<&str>, only: &[String], skip: &[String]) -> bool {
+    let has = |t: &str| tags.contains(t);
+    if !skip.is_empty() {
+        if skip.iter().any(|s| s == "all") && !(has("always") && !skip.iter().any(|s| s == "always")) {
+            return false;
+        }
+        if skip.iter().any(|s| s == "tagged") && !tags.is_empty() {
+            return false;
+        }
+        if skip.iter().any(|s| s == "untagged") && tags.is_empty() {
+            return false;
+        }
+        if skip.iter().any(|s| has(s)) {
+            return false;
+        }
+    }
+    if has("never") && !only.iter().any(|o| has(o) && o != "never" || o == "never") {
+        return false;
+    }
+    if only.is_empty() || only.iter().any(|o| o == "all") {
+        return !has("never") || only.iter().any(|o| has(o));
+    }
+    if has("always") {
+        return true;
+    }
+    only.iter().any(|o| {
+        has(o) || (o == "tagged" && !tags.is_empty()) || (o == "untagged" && tags.is_empty())
+    })
+}
+
+/// Python-like truthiness for keyword values (`yes`, `"true"`, 1 …).
+pub fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::String(s) => crate::config::ansible_bool(s),
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::Null => false,
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+fn glob_match(pattern: &str, s: &str) -> bool {
+    let re = regex::escape(pattern).replace("\\*", ".*").replace("\\?", ".");
+    regex::Regex::new(&format!("^{re}$"))
+        .map(|r| r.is_match(s))
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set<'a>(v: &[&'a str]) -> HashSet<&'a str> {
+        v.iter().copied().collect()
+    }
+
+    #[test]
+    fn tags_like_ansible() {
+        let none: Vec<String> = vec![];
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(tag_selected(&set(&[]), &none, &none));
+        assert!(!tag_selected(&set(&["never"]), &none, &none));
+        assert!(tag_selected(&set(&["never", "debug"]), &s(&["debug"]), &none));
+        assert!(tag_selected(&set(&["always"]), &s(&["web"]), &none));
+        assert!(!tag_selected(&set(&["always"]), &s(&["web"]), &s(&["always"])));
+        assert!(!tag_selected(&set(&["db"]), &s(&["web"]), &none));
+        assert!(tag_selected(&set(&["web"]), &s(&["web"]), &none));
+        assert!(!tag_selected(&set(&["web"]), &none, &s(&["web"])));
+        assert!(tag_selected(&set(&["x"]), &s(&["tagged"]), &none));
+        assert!(!tag_selected(&set(&[]), &s(&["tagged"]), &none));
+    }
+}

@@ -16,7 +16,9 @@ use serde_json::Value;
 
 use crate::error::Span;
 
-pub use keywords::{BLOCK_KEYWORDS, PLAY_KEYWORDS, TASK_KEYWORDS};
+pub use keywords::{
+    is_controller_action, short_name as short_action, BLOCK_KEYWORDS, PLAY_KEYWORDS, TASK_KEYWORDS,
+};
 pub use parse::{load, parse_tasks_file};
 
 pub type Vars = IndexMap<String, Value>;

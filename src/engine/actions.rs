@@ -1,0 +1,546 @@
+//! Running a task's action once: controller-side actions (debug, set_fact,
+//! assert, fail, meta, include_vars, include_tasks, wait_for_connection,
+//! gather_facts, template, pause) here, remote modules through `modules`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+use super::task::{ActionOut, Control, HostTask};
+use super::{truthy, Engine};
+use crate::connection::Connection;
+use crate::modules::{ModuleCtx, ModuleId};
+use crate::playbook::{short_action, Common, Vars};
+use crate::template::Context;
+
+fn failed(msg: impl Into<String>) -> ActionOut {
+    ActionOut::ok(crate::modules::failed(msg))
+}
+
+impl Engine {
+    pub async fn run_action(self: &Arc<Self>, ht: &HostTask<'_>, ctx: &Context) -> ActionOut {
+        let task = &ht.next.task;
+        let short = short_action(&task.action);
+        // assert's `that` holds expressions, not templates: keep it raw.
+        let mut raw = task.args.clone();
+        let that = if short == "assert" { raw.shift_remove("that") } else { None };
+        let args: Vars = match self.templar.render_value(&Value::Object(raw.into_iter().collect()), ctx) {
+            Ok(Value::Object(m)) => {
+                let omit = self.templar.omit_token();
+                m.into_iter()
+                    .filter(|(_, v)| v.as_str() != Some(omit))
+                    .collect()
+            }
+            Ok(_) => Vars::new(),
+            Err(e) => {
+                return failed(format!(
+                    "The task includes an option with an undefined variable. The error was: {e}\n\n\
+                     The error appears to be in '{}': line {}, column {}, but may\n\
+                     be elsewhere in the file depending on the exact syntax problem.",
+                    task.span.file.display(),
+                    task.span.line,
+                    task.span.col
+                ))
+            }
+        };
+        match short {
+            "debug" => self.debug(&args, ctx),
+            "set_fact" => self.set_fact(ht.host, &args),
+            "assert" => self.assert(that, &args, ctx),
+            "fail" => {
+                let msg = args
+                    .get("msg")
+                    .map(|v| match v {
+                        Value::String(s) => s.clone(),
+                        other => crate::output::python_repr(other, true),
+                    })
+                    .unwrap_or_else(|| "Failed as requested from task".into());
+                failed(msg)
+            }
+            "meta" => self.meta(ht, &args).await,
+            "include_vars" => self.include_vars(ht, &args),
+            "include_tasks" => self.include_tasks(ht, &args, ctx),
+            "import_tasks" | "import_playbook" => failed(format!("{short} must be static (it was not expanded at parse time)")),
+            "wait_for_connection" => self.wait_for_connection(ht, &args).await,
+            "setup" | "gather_facts" => self.setup(ht).await,
+            "pause" => {
+                let secs = args
+                    .get("seconds")
+                    .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                    .unwrap_or(0.0)
+                    + args
+                        .get("minutes")
+                        .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                        .unwrap_or(0.0)
+                        * 60.0;
+                tokio::time::sleep(Duration::from_secs_f64(secs.max(0.0))).await;
+                let mut r = Map::new();
+                r.insert("changed".into(), Value::Bool(false));
+                r.insert("delta".into(), Value::from(secs as i64));
+                ActionOut::ok(r)
+            }
+            "template" => self.template(ht, &args, ctx).await,
+            _ => self.remote_module(ht, &args).await,
+        }
+    }
+
+    /// The connection this task uses: the host's, or a local one for
+    /// `delegate_to: localhost`, or the delegated host's.
+    async fn task_connection(self: &Arc<Self>, ht: &HostTask<'_>) -> Result<Arc<Connection>, String> {
+        match &ht.delegate_to {
+            Some(d) if d == ht.host => self.connection(ht.pctx, ht.host).await,
+            Some(d) if self.inventory.hosts.contains_key(d) => self.connection(ht.pctx, d).await,
+            Some(d) if crate::inventory::LOCALHOST_NAMES.contains(&d.as_str()) => {
+                Ok(Arc::new(Connection::Local(crate::connection::local::LocalConnection::new())))
+            }
+            Some(d) => Err(format!("delegate_to: '{d}' is not in the inventory")),
+            None => self.connection(ht.pctx, ht.host).await,
+        }
+    }
+
+    async fn remote_module(self: &Arc<Self>, ht: &HostTask<'_>, args: &Vars) -> ActionOut {
+        let task = &ht.next.task;
+        let Some(module) = ModuleId::lookup(&task.action) else {
+            return failed(format!("couldn't resolve module/action '{}'", task.action));
+        };
+        let conn = match self.task_connection(ht).await {
+            Ok(c) => c,
+            Err(msg) => return unreachable(msg),
+        };
+        let mctx = ModuleCtx {
+            conn: &conn,
+            check_mode: ht.check,
+            diff: ht.diff,
+            env: ht.env.clone(),
+        };
+        match module.run(&mctx, args).await {
+            Ok(r) => ActionOut::ok(r),
+            Err(e) => {
+                drop(conn);
+                self.drop_connection(ht.host).await;
+                unreachable(e.to_string())
+            }
+        }
+    }
+
+    fn debug(&self, args: &Vars, ctx: &Context) -> ActionOut {
+        let verbosity = args
+            .get("verbosity")
+            .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+            .unwrap_or(0);
+        let mut r = Map::new();
+        if verbosity > u64::from(self.opts.verbosity) {
+            r.insert("changed".into(), Value::Bool(false));
+            r.insert("skipped".into(), Value::Bool(true));
+            r.insert("skipped_reason".into(), Value::String("Verbosity threshold not met.".into()));
+            return ActionOut::ok(r);
+        }
+        if let Some(var) = args.get("var") {
+            let name = match var {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let expr = if crate::template::Templar::is_template(&name) {
+                name.clone()
+            } else {
+                format!("{{{{ {name} }}}}")
+            };
+            let value = match self.templar.render_str(&expr, ctx) {
+                Ok(v) => v,
+                Err(_) => Value::String("VARIABLE IS NOT DEFINED!".into()),
+            };
+            r.insert(name, value);
+        } else {
+            let msg = args
+                .get("msg")
+                .cloned()
+                .unwrap_or_else(|| Value::String("Hello world!".into()));
+            r.insert("msg".into(), msg);
+        }
+        r.insert("changed".into(), Value::Bool(false));
+        let mut out = ActionOut::ok(r);
+        out.verbose_always = true;
+        out
+    }
+
+    fn set_fact(&self, host: &str, args: &Vars) -> ActionOut {
+        let mut facts = Map::new();
+        for (k, v) in args {
+            if k == "cacheable" {
+                continue;
+            }
+            if k == "_raw_params" {
+                return failed("set_fact takes key=value pairs, not free-form text");
+            }
+            facts.insert(k.clone(), v.clone());
+        }
+        if facts.is_empty() {
+            return failed("No key/value pairs provided, at least one is required for this action to succeed");
+        }
+        self.hosts.slot(host).with(|s| {
+            for (k, v) in &facts {
+                s.set_facts.insert(k.clone(), v.clone());
+            }
+        });
+        let mut r = Map::new();
+        r.insert("ansible_facts".into(), Value::Object(facts));
+        r.insert("changed".into(), Value::Bool(false));
+        ActionOut::ok(r)
+    }
+
+    fn assert(&self, that: Option<Value>, args: &Vars, ctx: &Context) -> ActionOut {
+        let conds: Vec<Value> = match that {
+            Some(Value::Array(a)) => a,
+            Some(v) => vec![v],
+            None => return failed("conditional required in \"that\" string"),
+        };
+        let quiet = args.get("quiet").map(truthy).unwrap_or(false);
+        for c in &conds {
+            let ok = match self.templar.eval_condition(c, ctx) {
+                Ok(b) => b,
+                Err(e) => {
+                    return failed(format!(
+                        "The conditional check '{}' failed. The error was: {e}",
+                        c.as_str().map(str::to_string).unwrap_or_else(|| c.to_string())
+                    ))
+                }
+            };
+            if !ok {
+                let mut r = Map::new();
+                r.insert("assertion".into(), c.clone());
+                r.insert("changed".into(), Value::Bool(false));
+                r.insert("evaluated_to".into(), Value::Bool(false));
+                r.insert("failed".into(), Value::Bool(true));
+                let msg = args
+                    .get("fail_msg")
+                    .or_else(|| args.get("msg"))
+                    .cloned()
+                    .unwrap_or_else(|| Value::String("Assertion failed".into()));
+                r.insert("msg".into(), msg);
+                return ActionOut::ok(r);
+            }
+        }
+        let mut r = Map::new();
+        r.insert("changed".into(), Value::Bool(false));
+        r.insert(
+            "msg".into(),
+            args.get("success_msg")
+                .cloned()
+                .unwrap_or_else(|| Value::String("All assertions passed".into())),
+        );
+        let mut out = ActionOut::ok(r);
+        out.verbose_always = !quiet;
+        out
+    }
+
+    async fn meta(self: &Arc<Self>, ht: &HostTask<'_>, args: &Vars) -> ActionOut {
+        let what = args
+            .get("_raw_params")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        let mut r = Map::new();
+        r.insert("changed".into(), Value::Bool(false));
+        let mut out_control = None;
+        match what.as_str() {
+            "flush_handlers" => out_control = Some(Control::FlushHandlers),
+            "end_play" => out_control = Some(Control::EndPlay),
+            "end_host" => {
+                out_control = Some(Control::EndHost);
+                r.insert("msg".into(), Value::String(format!("ending play for {}", ht.host)));
+            }
+            "end_batch" => out_control = Some(Control::EndPlay),
+            "clear_facts" => self.hosts.slot(ht.host).with(|s| s.facts.clear()),
+            "clear_host_errors" => self.hosts.slot(ht.host).with(|s| s.failed = false),
+            "reset_connection" => self.drop_connection(ht.host).await,
+            "noop" | "refresh_inventory" => {}
+            other => return failed(format!("invalid meta action requested: {other}")),
+        }
+        // meta tasks print nothing in Ansible's default output.
+        r.insert("_ansible_verbose_override".into(), Value::Bool(true));
+        r.insert("skipped".into(), Value::Bool(what != "end_host"));
+        let mut out = ActionOut::ok(r);
+        out.control = out_control;
+        out
+    }
+
+    fn include_vars(&self, ht: &HostTask<'_>, args: &Vars) -> ActionOut {
+        let file = args
+            .get("file")
+            .or_else(|| args.get("_raw_params"))
+            .and_then(Value::as_str);
+        let dir = args.get("dir").and_then(Value::as_str);
+        let base = ht
+            .next
+            .task
+            .file
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default();
+        let resolve = |name: &str| -> std::path::PathBuf {
+            let p = std::path::Path::new(name);
+            if p.is_absolute() {
+                return p.to_path_buf();
+            }
+            for cand in [base.join("vars").join(name), base.join(name), ht.pctx.dir.join("vars").join(name), ht.pctx.dir.join(name)] {
+                if cand.exists() {
+                    return cand;
+                }
+            }
+            base.join(name)
+        };
+        let mut files = Vec::new();
+        if let Some(f) = file {
+            files.push(resolve(f));
+        } else if let Some(d) = dir {
+            let d = resolve(d);
+            let mut entries: Vec<_> = std::fs::read_dir(&d)
+                .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
+                .unwrap_or_default();
+            entries.retain(|p| {
+                matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml" | "json"))
+            });
+            entries.sort();
+            files = entries;
+        } else {
+            return failed("include_vars needs a file or dir");
+        }
+        let mut vars = Map::new();
+        for f in &files {
+            match crate::yaml::parse_file(f) {
+                Ok(Some(n)) => match n.to_json() {
+                    Value::Object(m) => vars.extend(m),
+                    _ => return failed(format!("{} must be stored as a dictionary/hash", f.display())),
+                },
+                Ok(None) => {}
+                Err(e) => return failed(e.to_string()),
+            }
+        }
+        let facts = match args.get("name").and_then(Value::as_str) {
+            Some(name) => {
+                let mut m = Map::new();
+                m.insert(name.to_string(), Value::Object(vars));
+                m
+            }
+            None => vars,
+        };
+        self.hosts.slot(ht.host).with(|s| {
+            for (k, v) in &facts {
+                s.include_vars.insert(k.clone(), v.clone());
+            }
+        });
+        let mut r = Map::new();
+        r.insert("ansible_facts".into(), Value::Object(facts));
+        r.insert(
+            "ansible_included_var_files".into(),
+            Value::Array(files.iter().map(|f| Value::String(f.display().to_string())).collect()),
+        );
+        r.insert("changed".into(), Value::Bool(false));
+        ActionOut::ok(r)
+    }
+
+    fn include_tasks(&self, ht: &HostTask<'_>, args: &Vars, ctx: &Context) -> ActionOut {
+        let task = &ht.next.task;
+        let Some(name) = args
+            .get("file")
+            .or_else(|| args.get("_raw_params"))
+            .and_then(Value::as_str)
+        else {
+            return failed("No file specified for include_tasks");
+        };
+        let base = task.file.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        let mut path = base.join(name);
+        if !path.exists() {
+            let alt = ht.pctx.dir.join(name);
+            if alt.exists() {
+                path = alt;
+            }
+        }
+        let nodes = match self.tasks_file(&path) {
+            Ok(n) => n,
+            Err(e) => return failed(e),
+        };
+        self.announce_include(&path, ht.host);
+        let mut scope = Common::default();
+        for (k, v) in args {
+            if k != "file" && k != "_raw_params" && k != "apply" {
+                scope.vars.insert(k.clone(), v.clone());
+            }
+        }
+        // The loop variable of a looped include is visible inside it.
+        let lc = &task.loop_control;
+        let lv = lc.loop_var.clone().unwrap_or_else(|| "item".to_string());
+        if task.loop_.is_some() {
+            if let Some(v) = ctx.vars.get(&lv) {
+                scope.vars.insert(lv, v.clone());
+            }
+            if let Some(iv) = &lc.index_var {
+                if let Some(v) = ctx.vars.get(iv) {
+                    scope.vars.insert(iv.clone(), v.clone());
+                }
+            }
+        }
+        let mut r = Map::new();
+        r.insert("changed".into(), Value::Bool(false));
+        r.insert("include".into(), Value::String(path.display().to_string()));
+        let mut out = ActionOut::ok(r);
+        out.include = Some((nodes, scope, task.span.clone()));
+        out
+    }
+
+    fn announce_include(&self, path: &std::path::Path, host: &str) {
+        let hosts = [host.to_string()];
+        self.emit(&crate::output::Event::Include {
+            file: &path.display().to_string(),
+            hosts: &hosts,
+        });
+    }
+
+    /// Parse a tasks file once per run.
+    fn tasks_file(&self, path: &std::path::Path) -> Result<Arc<Vec<crate::playbook::TaskNode>>, String> {
+        if let Ok(c) = self.tasks_cache.lock() {
+            if let Some(n) = c.get(path) {
+                return Ok(n.clone());
+            }
+        }
+        let nodes = Arc::new(crate::playbook::parse_tasks_file(path).map_err(|e| e.to_string())?);
+        if let Ok(mut c) = self.tasks_cache.lock() {
+            c.insert(path.to_path_buf(), nodes.clone());
+        }
+        Ok(nodes)
+    }
+
+    async fn wait_for_connection(self: &Arc<Self>, ht: &HostTask<'_>, args: &Vars) -> ActionOut {
+        let num = |k: &str, d: f64| {
+            args.get(k)
+                .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                .unwrap_or(d)
+        };
+        let timeout = Duration::from_secs_f64(num("timeout", 600.0).max(0.0));
+        let delay = Duration::from_secs_f64(num("delay", 0.0).max(0.0));
+        let sleep = Duration::from_secs_f64(num("sleep", 1.0).max(0.05));
+        let start = Instant::now();
+        tokio::time::sleep(delay).await;
+        let mut last_err = String::new();
+        loop {
+            self.drop_connection(ht.host).await;
+            match self.connection(ht.pctx, ht.host).await {
+                Ok(conn) => {
+                    if let Ok(o) = conn.exec(&crate::connection::ExecRequest::new("true")).await {
+                        if o.rc == 0 {
+                            let mut r = Map::new();
+                            r.insert("changed".into(), Value::Bool(false));
+                            r.insert("elapsed".into(), Value::from(start.elapsed().as_secs()));
+                            return ActionOut::ok(r);
+                        }
+                    }
+                }
+                Err(e) => last_err = e,
+            }
+            if start.elapsed() >= timeout {
+                let mut r = crate::modules::failed(format!(
+                    "timed out waiting for ping module test: {last_err}"
+                ));
+                r.insert("elapsed".into(), Value::from(start.elapsed().as_secs()));
+                return ActionOut::ok(r);
+            }
+            tokio::time::sleep(sleep).await;
+        }
+    }
+
+    async fn setup(self: &Arc<Self>, ht: &HostTask<'_>) -> ActionOut {
+        let conn = match self.task_connection(ht).await {
+            Ok(c) => c,
+            Err(msg) => return unreachable(msg),
+        };
+        match super::facts::gather(&conn).await {
+            Ok(f) => {
+                self.hosts.slot(ht.host).with(|s| s.facts.extend(f.clone()));
+                let mut r = Map::new();
+                r.insert("ansible_facts".into(), Value::Object(f));
+                r.insert("changed".into(), Value::Bool(false));
+                ActionOut::ok(r)
+            }
+            Err(e) => unreachable(e.to_string()),
+        }
+    }
+
+    /// `template`: render on the control machine, then write like `copy`.
+    async fn template(self: &Arc<Self>, ht: &HostTask<'_>, args: &Vars, ctx: &Context) -> ActionOut {
+        let Some(src) = args.get("src").and_then(Value::as_str) else {
+            return failed("src is required");
+        };
+        let base = ht.next.task.file.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        let candidates = [
+            base.join("templates").join(src),
+            base.join(src),
+            ht.pctx.dir.join("templates").join(src),
+            ht.pctx.dir.join(src),
+        ];
+        let Some(path) = candidates.iter().find(|p| p.is_file()) else {
+            return failed(format!("Could not find or access '{src}'"));
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => return failed(format!("Could not read '{}': {e}", path.display())),
+        };
+        let mut vars = (*ctx.vars).clone();
+        vars.insert("template_path".into(), Value::String(path.display().to_string()));
+        vars.insert("template_host".into(), Value::String(hostname()));
+        vars.insert("template_uid".into(), Value::String(super::vars::local_user()));
+        vars.insert("ansible_managed".into(), Value::String("Ansible managed".into()));
+        let tctx = Context {
+            vars: Arc::new(vars),
+            hostvars: ctx.hostvars.clone(),
+        };
+        let rendered = match self.templar.render_text(&text, &tctx) {
+            Ok(t) => t,
+            Err(e) => return failed(format!("AnsibleError: template error while templating '{}': {e}", path.display())),
+        };
+        let mut copy_args: Vars = args
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "src" | "newline_sequence" | "trim_blocks" | "lstrip_blocks" | "variable_start_string" | "variable_end_string" | "block_start_string" | "block_end_string" | "output_encoding"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        copy_args.insert("content".into(), Value::String(rendered));
+        let Some(copy) = ModuleId::lookup("copy") else {
+            return failed("the template action needs the copy module, which this build lacks");
+        };
+        let conn = match self.task_connection(ht).await {
+            Ok(c) => c,
+            Err(msg) => return unreachable(msg),
+        };
+        let mctx = ModuleCtx {
+            conn: &conn,
+            check_mode: ht.check,
+            diff: ht.diff,
+            env: ht.env.clone(),
+        };
+        match copy.run(&mctx, &copy_args).await {
+            Ok(r) => ActionOut::ok(r),
+            Err(e) => unreachable(e.to_string()),
+        }
+    }
+}
+
+fn unreachable(msg: String) -> ActionOut {
+    let mut r = Map::new();
+    r.insert("changed".into(), Value::Bool(false));
+    r.insert("msg".into(), Value::String(msg));
+    r.insert("unreachable".into(), Value::Bool(true));
+    ActionOut {
+        result: r,
+        unreachable: true,
+        include: None,
+        control: None,
+        verbose_always: false,
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".to_string())
+}

@@ -1,0 +1,768 @@
+//! One task on one host: conditionals, loops, retries, `changed_when` /
+//! `failed_when`, `register`, `no_log` and the result the strategy gets back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::cursor::Next;
+use super::{truthy, Engine, PlayCtx};
+use crate::error::Span;
+use crate::output::{Event, HostResult, Outcome};
+use crate::playbook::{Block, Common, Task, TaskNode};
+use crate::template::{Context, HostVars, TemplateError};
+
+/// Engine-level effects a task can ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    EndHost,
+    EndPlay,
+    FlushHandlers,
+}
+
+/// How a task ended on one host.
+#[derive(Clone, Debug)]
+pub struct TaskEnd {
+    pub outcome: Outcome,
+    pub ignored: bool,
+    pub changed: bool,
+    /// The full (uncensored) result.
+    pub result: Value,
+    /// What `register:` stored.
+    pub registered: Value,
+    pub include: Option<(Arc<Vec<TaskNode>>, Common, Span)>,
+    pub control: Option<Control>,
+}
+
+impl TaskEnd {
+    pub fn simple(outcome: Outcome, result: Value) -> TaskEnd {
+        TaskEnd {
+            outcome,
+            ignored: false,
+            changed: outcome == Outcome::Changed,
+            registered: result.clone(),
+            result,
+            include: None,
+            control: None,
+        }
+    }
+}
+
+/// What running an action once produced.
+pub struct ActionOut {
+    pub result: Map<String, Value>,
+    pub unreachable: bool,
+    pub include: Option<(Arc<Vec<TaskNode>>, Common, Span)>,
+    pub control: Option<Control>,
+    /// Show the result at verbosity 0 (debug, assert).
+    pub verbose_always: bool,
+}
+
+impl ActionOut {
+    pub fn ok(result: Map<String, Value>) -> ActionOut {
+        ActionOut {
+            result,
+            unreachable: false,
+            include: None,
+            control: None,
+            verbose_always: false,
+        }
+    }
+}
+
+/// A keyword's value as the innermost of play → blocks → task sets it.
+pub fn inherited<T>(parents: &[Arc<Block>], task: &Task, f: impl Fn(&Common) -> Option<T>) -> Option<T> {
+    let mut out = None;
+    for b in parents {
+        if let Some(x) = f(&b.common) {
+            out = Some(x);
+        }
+    }
+    if let Some(x) = f(&task.common) {
+        out = Some(x);
+    }
+    out
+}
+
+/// What a task needs while it runs on one host.
+pub struct HostTask<'a> {
+    pub pctx: &'a Arc<PlayCtx>,
+    pub host: &'a str,
+    pub next: &'a Next,
+    pub check: bool,
+    pub diff: bool,
+    pub env: Vec<(String, String)>,
+    pub delegate_to: Option<String>,
+}
+
+const NO_LOG_MSG: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
+impl Engine {
+    pub async fn exec_task(self: &Arc<Self>, pctx: &Arc<PlayCtx>, host: &str, next: &Next) -> TaskEnd {
+        let task = &next.task;
+        let vars = self.task_vars(pctx, host, &next.parents, Some(task));
+        let ctx = Context {
+            vars: Arc::new(vars),
+            hostvars: Some(self.hostvars.clone() as Arc<dyn HostVars>),
+        };
+        let flag = |f: fn(&Common) -> Option<Value>, play_default: Option<Value>| -> Result<Option<bool>, TemplateError> {
+            match inherited(&next.parents, task, f).or(play_default) {
+                None => Ok(None),
+                Some(v) => Ok(Some(truthy(&self.templar.render_value(&v, &ctx)?))),
+            }
+        };
+        let no_log = flag(|c| c.no_log.clone(), pctx.common.no_log.clone()).ok().flatten().unwrap_or(false);
+        let ignore_errors = flag(|c| c.ignore_errors.clone(), pctx.common.ignore_errors.clone())
+            .ok()
+            .flatten()
+            .unwrap_or(false);
+        let ignore_unreachable = flag(|c| c.ignore_unreachable.clone(), pctx.common.ignore_unreachable.clone())
+            .ok()
+            .flatten()
+            .unwrap_or(false);
+        let check = flag(|c| c.check_mode.clone(), pctx.common.check_mode.clone())
+            .ok()
+            .flatten()
+            .unwrap_or(self.opts.check);
+        let diff = flag(|c| c.diff.clone(), pctx.common.diff.clone())
+            .ok()
+            .flatten()
+            .unwrap_or(self.opts.diff);
+
+        // Block-level and play-level conditions, then the task's own (per item
+        // for loops, as Ansible evaluates `when` inside the loop).
+        let mut conds: Vec<Value> = Vec::new();
+        for b in &next.parents {
+            conds.extend(b.common.when.iter().cloned());
+        }
+        if task.loop_.is_none() {
+            conds.extend(task.common.when.iter().cloned());
+        }
+        match self.eval_when(&conds, &ctx, task) {
+            Ok(None) => {}
+            Ok(Some(false_cond)) => return self.finish_skipped(host, task, false_cond, no_log),
+            Err(msg) => return self.finish_failed(host, task, msg, no_log, ignore_errors),
+        }
+
+        let env = match self.environment(pctx, next, &ctx) {
+            Ok(e) => e,
+            Err(msg) => return self.finish_failed(host, task, msg, no_log, ignore_errors),
+        };
+        let delegate_to = match inherited(&next.parents, task, |c| c.delegate_to.clone()) {
+            None => None,
+            Some(v) => match self.templar.render_value(&v, &ctx) {
+                Ok(Value::String(s)) => Some(s),
+                Ok(Value::Null) => None,
+                Ok(other) => Some(other.to_string()),
+                Err(e) => return self.finish_failed(host, task, e.to_string(), no_log, ignore_errors),
+            },
+        };
+        let ht = HostTask {
+            pctx,
+            host,
+            next,
+            check,
+            diff,
+            env,
+            delegate_to,
+        };
+
+        let (result, unreachable, include, control, verbose_always) = match &task.loop_ {
+            None => {
+                let out = self.run_with_retries(&ht, &ctx).await;
+                (out.result, out.unreachable, out.include, out.control, out.verbose_always)
+            }
+            Some(_) => {
+                let (r, unreachable, include) = self.run_loop(&ht, &ctx, no_log).await;
+                (r, unreachable, include, None, false)
+            }
+        };
+
+        let mut result = result;
+        let failed = result.get("failed").map(truthy).unwrap_or(false);
+        let changed = result.get("changed").map(truthy).unwrap_or(false);
+        let skipped = result.get("skipped").map(truthy).unwrap_or(false);
+        let outcome = if unreachable {
+            Outcome::Unreachable
+        } else if failed {
+            Outcome::Failed
+        } else if skipped {
+            Outcome::Skipped
+        } else if changed {
+            Outcome::Changed
+        } else {
+            Outcome::Ok
+        };
+        if unreachable && ignore_unreachable {
+            result.insert("skipped".into(), Value::Bool(true));
+        }
+        let registered = registered_value(&result);
+        if let Some(name) = &task.register {
+            let reg = registered.clone();
+            self.hosts.slot(host).with(|s| {
+                s.set_facts.insert(name.clone(), reg);
+            });
+        }
+        // Facts a module or action returned become host facts (set_fact and
+        // include_vars are stored by their actions).
+        if let Some(Value::Object(f)) = result.get("ansible_facts") {
+            let short = crate::playbook::short_action(&task.action);
+            if !matches!(short, "set_fact" | "include_vars" | "debug") {
+                let f = f.clone();
+                self.hosts.slot(host).with(|s| s.facts.extend(f));
+            }
+        }
+        if outcome == Outcome::Changed {
+            self.notify(host, next);
+        }
+        let shown = if no_log { censor(&result) } else { Value::Object(result.clone()) };
+        let shown = display_form(&task.action, shown);
+        let hr = HostResult {
+            host: host.to_string(),
+            delegated_to: ht.delegate_to.clone(),
+            outcome,
+            ignored: (outcome == Outcome::Failed && ignore_errors) || (outcome == Outcome::Unreachable && ignore_unreachable),
+            result: shown,
+            item_label: None,
+            verbose_always,
+        };
+        // Includes announce themselves instead of a status line.
+        if include.is_none() || outcome == Outcome::Failed {
+            self.emit(&Event::Result(&hr));
+        }
+        TaskEnd {
+            outcome,
+            ignored: hr.ignored,
+            changed,
+            result: Value::Object(result),
+            registered,
+            include,
+            control,
+        }
+    }
+
+    /// `None` when every condition holds, else the one that was false.
+    fn eval_when(&self, conds: &[Value], ctx: &Context, task: &Task) -> Result<Option<Value>, String> {
+        for c in conds {
+            match self.templar.eval_condition(c, ctx) {
+                Ok(true) => {}
+                Ok(false) => return Ok(Some(c.clone())),
+                Err(e) => {
+                    return Err(format!(
+                        "The conditional check '{}' failed. The error was: {e}\n\nThe error appears to be in '{}': line {}, column {}",
+                        cond_text(c),
+                        task.span.file.display(),
+                        task.span.line,
+                        task.span.col
+                    ))
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn finish_skipped(&self, host: &str, task: &Task, cond: Value, no_log: bool) -> TaskEnd {
+        let mut r = Map::new();
+        r.insert("changed".into(), Value::Bool(false));
+        r.insert("false_condition".into(), Value::String(cond_text(&cond)));
+        r.insert("skip_reason".into(), Value::String("Conditional result was False".into()));
+        r.insert("skipped".into(), Value::Bool(true));
+        let registered = Value::Object(r.clone());
+        if let Some(name) = &task.register {
+            let reg = registered.clone();
+            self.hosts.slot(host).with(|s| {
+                s.set_facts.insert(name.clone(), reg);
+            });
+        }
+        let shown = if no_log { censor(&r) } else { Value::Object(r.clone()) };
+        self.emit(&Event::Result(&HostResult {
+            host: host.to_string(),
+            delegated_to: None,
+            outcome: Outcome::Skipped,
+            ignored: false,
+            result: shown,
+            item_label: None,
+            verbose_always: false,
+        }));
+        TaskEnd {
+            outcome: Outcome::Skipped,
+            ignored: false,
+            changed: false,
+            result: Value::Object(r),
+            registered,
+            include: None,
+            control: None,
+        }
+    }
+
+    fn finish_failed(&self, host: &str, task: &Task, msg: String, no_log: bool, ignore_errors: bool) -> TaskEnd {
+        let mut r = Map::new();
+        r.insert("changed".into(), Value::Bool(false));
+        r.insert("failed".into(), Value::Bool(true));
+        r.insert("msg".into(), Value::String(msg));
+        let registered = registered_value(&r);
+        if let Some(name) = &task.register {
+            let reg = registered.clone();
+            self.hosts.slot(host).with(|s| {
+                s.set_facts.insert(name.clone(), reg);
+            });
+        }
+        let shown = if no_log { censor(&r) } else { Value::Object(r.clone()) };
+        self.emit(&Event::Result(&HostResult {
+            host: host.to_string(),
+            delegated_to: None,
+            outcome: Outcome::Failed,
+            ignored: ignore_errors,
+            result: shown,
+            item_label: None,
+            verbose_always: false,
+        }));
+        TaskEnd {
+            outcome: Outcome::Failed,
+            ignored: ignore_errors,
+            changed: false,
+            result: Value::Object(r),
+            registered,
+            include: None,
+            control: None,
+        }
+    }
+
+    /// `environment:` merged play → blocks → task, rendered to strings.
+    fn environment(&self, pctx: &PlayCtx, next: &Next, ctx: &Context) -> Result<Vec<(String, String)>, String> {
+        let mut layers: Vec<&Value> = Vec::new();
+        if let Some(e) = &pctx.common.environment {
+            layers.push(e);
+        }
+        for b in &next.parents {
+            if let Some(e) = &b.common.environment {
+                layers.push(e);
+            }
+        }
+        if let Some(e) = &next.task.common.environment {
+            layers.push(e);
+        }
+        let mut env: indexmap::IndexMap<String, String> = indexmap::IndexMap::new();
+        for layer in layers {
+            let rendered = self
+                .templar
+                .render_value(layer, ctx)
+                .map_err(|e| format!("cannot template environment: {e}"))?;
+            let items: Vec<Value> = match rendered {
+                Value::Array(a) => a,
+                other => vec![other],
+            };
+            for item in items {
+                match item {
+                    Value::Object(m) => {
+                        for (k, v) in m {
+                            let s = match v {
+                                Value::String(s) => s,
+                                Value::Bool(b) => if b { "True" } else { "False" }.to_string(),
+                                other => other.to_string(),
+                            };
+                            env.insert(k, s);
+                        }
+                    }
+                    Value::Null => {}
+                    other => {
+                        return Err(format!(
+                            "environment must be a dictionary, got {}",
+                            crate::output::python_repr(&other, true)
+                        ))
+                    }
+                }
+            }
+        }
+        Ok(env.into_iter().collect())
+    }
+
+    /// One action, repeated per `until`/`retries`/`delay`, with
+    /// `changed_when`/`failed_when` applied to each attempt.
+    async fn run_with_retries(self: &Arc<Self>, ht: &HostTask<'_>, ctx: &Context) -> ActionOut {
+        let task = &ht.next.task;
+        let Some(until) = &task.until else {
+            let mut out = self.run_action(ht, ctx).await;
+            if !out.unreachable {
+                self.apply_conditions(task, ctx, &mut out.result);
+            }
+            return out;
+        };
+        let retries = match &task.retries {
+            None => 3,
+            Some(v) => match self.templar.render_value(v, ctx) {
+                Ok(Value::Number(n)) => n.as_i64().unwrap_or(3),
+                Ok(Value::String(s)) => s.trim().parse().unwrap_or(3),
+                _ => 3,
+            },
+        };
+        let attempts = if retries <= 0 { 1 } else { retries + 1 };
+        let delay = match &task.delay {
+            None => 5.0,
+            Some(v) => match self.templar.render_value(v, ctx) {
+                Ok(Value::Number(n)) => n.as_f64().unwrap_or(5.0),
+                Ok(Value::String(s)) => s.trim().parse().unwrap_or(5.0),
+                _ => 5.0,
+            },
+        };
+        let mut attempt = 1;
+        loop {
+            let mut out = self.run_action(ht, ctx).await;
+            if out.unreachable {
+                return out;
+            }
+            self.apply_conditions(task, ctx, &mut out.result);
+            let bound = bind_register(ctx, task, &out.result);
+            let done = self.templar.eval_condition(&Value::Array(until.clone()), &bound).unwrap_or(false);
+            out.result.insert("attempts".into(), Value::from(attempt));
+            if done {
+                return out;
+            }
+            if attempt >= attempts {
+                out.result.insert("failed".into(), Value::Bool(true));
+                return out;
+            }
+            self.emit(&Event::Retry {
+                host: ht.host,
+                task: &task.display_name(),
+                retries_left: attempts - attempt,
+                result: &Value::Object(out.result.clone()),
+            });
+            tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
+            attempt += 1;
+        }
+    }
+
+    /// `changed_when` then `failed_when`, with the registered name bound to
+    /// the result being judged.
+    fn apply_conditions(&self, task: &Task, ctx: &Context, r: &mut Map<String, Value>) {
+        if let Some(conds) = &task.changed_when {
+            let bound = bind_register(ctx, task, r);
+            match self.templar.eval_condition(&Value::Array(conds.clone()), &bound) {
+                Ok(c) => {
+                    r.insert("changed".into(), Value::Bool(c));
+                }
+                Err(e) => {
+                    r.insert("failed".into(), Value::Bool(true));
+                    r.insert("msg".into(), Value::String(format!("The conditional check '{}' failed. The error was: {e}", conds.iter().map(cond_text).collect::<Vec<_>>().join(" and "))));
+                    return;
+                }
+            }
+        }
+        if let Some(conds) = &task.failed_when {
+            let bound = bind_register(ctx, task, r);
+            match self.templar.eval_condition(&Value::Array(conds.clone()), &bound) {
+                Ok(f) => {
+                    r.insert("failed".into(), Value::Bool(f));
+                    r.insert("failed_when_result".into(), Value::Bool(f));
+                }
+                Err(e) => {
+                    r.insert("failed".into(), Value::Bool(true));
+                    r.insert("msg".into(), Value::String(format!("The conditional check '{}' failed. The error was: {e}", conds.iter().map(cond_text).collect::<Vec<_>>().join(" and "))));
+                }
+            }
+        }
+    }
+
+    /// A looped task: one action per item, each shown as it ends, then the
+    /// aggregate result Ansible registers (`results`, `msg`, `changed`).
+    async fn run_loop(self: &Arc<Self>, ht: &HostTask<'_>, ctx: &Context, no_log: bool) -> (Map<String, Value>, bool, Option<(Arc<Vec<TaskNode>>, Common, Span)>) {
+        let task = &ht.next.task;
+        let items = match self.loop_items(task, ctx) {
+            Ok(i) => i,
+            Err(msg) => {
+                let mut r = Map::new();
+                r.insert("changed".into(), Value::Bool(false));
+                r.insert("failed".into(), Value::Bool(true));
+                r.insert("msg".into(), Value::String(msg));
+                return (r, false, None);
+            }
+        };
+        let lc = &task.loop_control;
+        let loop_var = lc.loop_var.clone().unwrap_or_else(|| "item".to_string());
+        let extended = lc.extended.as_ref().map(truthy).unwrap_or(false);
+        let pause = lc
+            .pause
+            .as_ref()
+            .and_then(|v| self.templar.render_value(v, ctx).ok())
+            .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+            .unwrap_or(0.0);
+        let mut results = Vec::new();
+        let mut any_changed = false;
+        let mut any_failed = false;
+        let mut includes: Vec<(Arc<Vec<TaskNode>>, Common, Span)> = Vec::new();
+        let n = items.len();
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 && pause > 0.0 {
+                tokio::time::sleep(Duration::from_secs_f64(pause)).await;
+            }
+            let mut vars = (*ctx.vars).clone();
+            vars.insert(loop_var.clone(), item.clone());
+            vars.insert("ansible_loop_var".into(), Value::String(loop_var.clone()));
+            if let Some(iv) = &lc.index_var {
+                vars.insert(iv.clone(), Value::from(i));
+                vars.insert("ansible_index_var".into(), Value::String(iv.clone()));
+            }
+            if extended {
+                vars.insert("ansible_loop".into(), serde_json::json!({
+                    "index": i + 1, "index0": i, "revindex": n - i, "revindex0": n - i - 1,
+                    "first": i == 0, "last": i + 1 == n, "length": n,
+                    "previtem": if i > 0 { Value::Null } else { Value::Null },
+                }));
+            }
+            let ictx = Context {
+                vars: Arc::new(vars),
+                hostvars: ctx.hostvars.clone(),
+            };
+            let label = match &lc.label {
+                Some(l) => self
+                    .templar
+                    .render_value(l, &ictx)
+                    .map(|v| crate::output::python_repr(&v, true))
+                    .unwrap_or_else(|_| crate::output::python_repr(&item, true)),
+                None => crate::output::python_repr(&item, true),
+            };
+            let mut r = match self.eval_when(&task.common.when, &ictx, task) {
+                Ok(Some(cond)) => {
+                    let mut r = Map::new();
+                    r.insert("changed".into(), Value::Bool(false));
+                    r.insert("false_condition".into(), Value::String(cond_text(&cond)));
+                    r.insert("skip_reason".into(), Value::String("Conditional result was False".into()));
+                    r.insert("skipped".into(), Value::Bool(true));
+                    r
+                }
+                Err(msg) => {
+                    let mut r = Map::new();
+                    r.insert("changed".into(), Value::Bool(false));
+                    r.insert("failed".into(), Value::Bool(true));
+                    r.insert("msg".into(), Value::String(msg));
+                    r
+                }
+                Ok(None) => {
+                    let out = self.run_with_retries(ht, &ictx).await;
+                    if out.unreachable {
+                        return (out.result, true, None);
+                    }
+                    if let Some(inc) = out.include {
+                        includes.push(inc);
+                    }
+                    out.result
+                }
+            };
+            r.insert(loop_var.clone(), item.clone());
+            r.insert("ansible_loop_var".into(), Value::String(loop_var.clone()));
+            if let Some(iv) = &lc.index_var {
+                r.insert(iv.clone(), Value::from(i));
+                r.insert("ansible_index_var".into(), Value::String(iv.clone()));
+            }
+            let failed = r.get("failed").map(truthy).unwrap_or(false);
+            let changed = r.get("changed").map(truthy).unwrap_or(false);
+            let skipped = r.get("skipped").map(truthy).unwrap_or(false);
+            any_changed |= changed;
+            any_failed |= failed;
+            let outcome = if failed {
+                Outcome::Failed
+            } else if skipped {
+                Outcome::Skipped
+            } else if changed {
+                Outcome::Changed
+            } else {
+                Outcome::Ok
+            };
+            if crate::playbook::short_action(&task.action) != "include_tasks" || failed {
+                let shown = if no_log { censor(&r) } else { Value::Object(r.clone()) };
+                self.emit(&Event::ItemResult(&HostResult {
+                    host: ht.host.to_string(),
+                    delegated_to: ht.delegate_to.clone(),
+                    outcome,
+                    ignored: false,
+                    result: display_form(&task.action, shown),
+                    item_label: Some(label),
+                    verbose_always: false,
+                }));
+            }
+            results.push(Value::Object(r));
+        }
+        let all_skipped = !results.is_empty() && results.iter().all(|r| r.get("skipped").map(truthy).unwrap_or(false));
+        let mut agg = Map::new();
+        agg.insert("changed".into(), Value::Bool(any_changed));
+        if any_failed {
+            agg.insert("failed".into(), Value::Bool(true));
+            agg.insert("msg".into(), Value::String("One or more items failed".into()));
+        } else if all_skipped || results.is_empty() {
+            agg.insert("skipped".into(), Value::Bool(true));
+            agg.insert("msg".into(), Value::String(if results.is_empty() { "No items in the list" } else { "All items skipped" }.into()));
+        } else {
+            agg.insert("msg".into(), Value::String("All items completed".into()));
+        }
+        agg.insert("results".into(), Value::Array(results));
+        // Several includes from one loop: merge them into one scope list so
+        // they run in item order.
+        let include = merge_includes(includes);
+        (agg, false, include)
+    }
+
+    /// The items of `loop:` or `with_<lookup>:`.
+    fn loop_items(&self, task: &Task, ctx: &Context) -> Result<Vec<Value>, String> {
+        let Some(spec) = &task.loop_ else {
+            return Ok(Vec::new());
+        };
+        let rendered = self
+            .templar
+            .render_value(&spec.value, ctx)
+            .map_err(|e| format!("Error while templating the loop: {e}"))?;
+        match &spec.lookup {
+            None => match rendered {
+                Value::Array(a) => Ok(a),
+                Value::Null => Ok(Vec::new()),
+                other => Err(format!(
+                    "Invalid data passed to 'loop', it requires a list, got this instead: {}. \
+                     Hint: If you passed a list/dict of just one element, try adding wantlist=True \
+                     to your lookup invocation or use q/query instead of lookup.",
+                    crate::output::python_repr(&other, true)
+                )),
+            },
+            Some(lookup) => {
+                let terms = match rendered {
+                    Value::Array(a) => a,
+                    other => vec![other],
+                };
+                // with_items flattens one level, as its lookup does.
+                match lookup.as_str() {
+                    "items" => Ok(terms
+                        .into_iter()
+                        .flat_map(|t| match t {
+                            Value::Array(a) => a,
+                            other => vec![other],
+                        })
+                        .collect()),
+                    "list" => Ok(terms),
+                    "dict" => {
+                        let mut out = Vec::new();
+                        for t in terms {
+                            match t {
+                                Value::Object(m) => {
+                                    for (k, v) in m {
+                                        out.push(serde_json::json!({"key": k, "value": v}));
+                                    }
+                                }
+                                other => {
+                                    return Err(format!(
+                                        "with_dict expects a dict, got {}",
+                                        crate::output::python_repr(&other, true)
+                                    ))
+                                }
+                            }
+                        }
+                        Ok(out)
+                    }
+                    name => {
+                        let mut vars = (*ctx.vars).clone();
+                        vars.insert("__ferry_terms".into(), Value::Array(terms));
+                        let c = Context {
+                            vars: Arc::new(vars),
+                            hostvars: ctx.hostvars.clone(),
+                        };
+                        let expr = format!("query({}, *__ferry_terms)", Value::String(name.to_string()));
+                        match self.templar.eval_expression(&expr, &c) {
+                            Ok(Value::Array(a)) => Ok(a),
+                            Ok(other) => Ok(vec![other]),
+                            Err(e) => Err(format!("with_{name}: {e}")),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The context with the task's registered name bound to `r`.
+fn bind_register(ctx: &Context, task: &Task, r: &Map<String, Value>) -> Context {
+    let Some(name) = &task.register else {
+        return ctx.clone();
+    };
+    let mut vars = (*ctx.vars).clone();
+    vars.insert(name.clone(), registered_value(r));
+    Context {
+        vars: Arc::new(vars),
+        hostvars: ctx.hostvars.clone(),
+    }
+}
+
+/// What `register` stores: internal keys dropped, `changed`/`failed` always set.
+pub fn registered_value(r: &Map<String, Value>) -> Value {
+    let mut out = Map::new();
+    for (k, v) in r {
+        if !k.starts_with("_ansible") {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    out.entry("changed").or_insert(Value::Bool(false));
+    let failed = out.get("failed").map(truthy).unwrap_or(false);
+    out.insert("failed".into(), Value::Bool(failed));
+    Value::Object(out)
+}
+
+/// Ansible's censored result for `no_log` (keeping only what it preserves).
+pub fn censor(r: &Map<String, Value>) -> Value {
+    let mut out = Map::new();
+    out.insert("censored".into(), Value::String(NO_LOG_MSG.into()));
+    for k in ["attempts", "changed", "retries", "failed", "skipped", "unreachable"] {
+        if let Some(v) = r.get(k) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// debug shows only its message (or variable), as the callback cleans it.
+fn display_form(action: &str, v: Value) -> Value {
+    if crate::playbook::short_action(action) != "debug" {
+        return v;
+    }
+    let Value::Object(m) = v else { return v };
+    let mut out = Map::new();
+    let has_msg = m.contains_key("msg");
+    for (k, x) in m {
+        let keep = if has_msg {
+            matches!(k.as_str(), "msg" | "warnings" | "deprecations" | "failed" | "skipped" | "censored" | "item" | "ansible_loop_var")
+                || k.starts_with('_')
+        } else {
+            !matches!(k.as_str(), "changed" | "invocation" | "skip_reason")
+        };
+        if keep {
+            out.insert(k, x);
+        }
+    }
+    Value::Object(out)
+}
+
+fn cond_text(c: &Value) -> String {
+    match c {
+        Value::String(s) => s.clone(),
+        other => crate::output::python_repr(other, true),
+    }
+}
+
+fn merge_includes(mut incs: Vec<(Arc<Vec<TaskNode>>, Common, Span)>) -> Option<(Arc<Vec<TaskNode>>, Common, Span)> {
+    if incs.len() <= 1 {
+        return incs.pop();
+    }
+    // Each include becomes a block with its own scope, run in order.
+    let span = incs[0].2.clone();
+    let nodes: Vec<TaskNode> = incs
+        .into_iter()
+        .map(|(nodes, common, span)| {
+            TaskNode::Block(Arc::new(Block {
+                span,
+                common,
+                block: (*nodes).clone(),
+                rescue: Vec::new(),
+                always: Vec::new(),
+            }))
+        })
+        .collect();
+    Some((Arc::new(nodes), Common::default(), span))
+}
