@@ -445,3 +445,30 @@ async fn put_is_atomic_with_mode() {
     assert!(leftovers.is_empty());
     assert_eq!(c.get(&path.to_string_lossy()).await.unwrap().stdout, b"two");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_on_busy_connections_return_promptly() {
+    let sshd = std::sync::Arc::new(Sshd::start());
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let sshd = sshd.clone();
+        tasks.push(tokio::spawn(async move {
+            let c = connect(&sshd.spec(ClientKey::Ed25519)).await;
+            for _ in 0..5 {
+                let mut req = ExecRequest::new("sleep 2; echo done");
+                req.timeout = Some(Duration::from_millis(300));
+                let t = Instant::now();
+                assert!(matches!(c.exec(&req).await, Err(ConnError::Timeout(_))));
+                assert!(
+                    t.elapsed() < Duration::from_millis(1500),
+                    "{:?}",
+                    t.elapsed()
+                );
+            }
+            assert_eq!(run(&c, "echo alive").await.1, "alive\n");
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}

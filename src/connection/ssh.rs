@@ -40,6 +40,15 @@ fn take_pid(stderr: &mut Vec<u8>) -> Option<u32> {
     pid
 }
 
+/// Read a channel until the server closes it.
+async fn wait_close(rd: &mut russh::ChannelReadHalf) {
+    while let Some(m) = rd.wait().await {
+        if matches!(m, ChannelMsg::Close) {
+            return;
+        }
+    }
+}
+
 /// Whether stderr so far is still a (partial) pid line worth waiting for.
 fn could_be_pid_line(stderr: &[u8]) -> bool {
     let n = stderr.len().min(PID_MARK.len());
@@ -118,9 +127,10 @@ impl SshConnection {
     /// the group (sshd makes each session a process group leader) over a
     /// second channel.
     pub async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnError> {
-        let _permit = self
+        let permit = self
             .sessions
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| ConnError::Lost(format!("{}: connection closed", self.label)))?;
         let channel = self.open_session().await?;
@@ -203,19 +213,30 @@ impl SshConnection {
                     })
                     .await;
                 }
-                if let Some(pid) = pid {
-                    self.kill_group(pid).await;
-                }
-                let _ = wr.close().await;
-                // Wait briefly for sshd to release the session (MaxSessions).
-                let _ = tokio::time::timeout(Duration::from_secs(2), async {
-                    while let Some(m) = rd.wait().await {
-                        if matches!(m, ChannelMsg::Close) {
-                            break;
-                        }
+                match pid {
+                    Some(pid) => self.kill_group(pid).await,
+                    // Nothing to kill: closing the channel is all we can do.
+                    None => {
+                        let _ = wr.close().await;
                     }
-                })
-                .await;
+                }
+                // sshd counts the session (MaxSessions) until it has closed the
+                // channel, so the permit is held until then, in the background.
+                // After a kill the server ends the channel itself; closing first
+                // would race with sshd reaping the shell and can leave the
+                // session lingering until the shell's children would have ended.
+                tokio::spawn(async move {
+                    let mut rd = rd;
+                    if tokio::time::timeout(Duration::from_secs(1), wait_close(&mut rd))
+                        .await
+                        .is_err()
+                    {
+                        let _ = wr.close().await;
+                        let _ = tokio::time::timeout(Duration::from_secs(60), wait_close(&mut rd))
+                            .await;
+                    }
+                    drop(permit);
+                });
                 return Err(ConnError::Timeout(t));
             }
             take_pid(&mut out.stderr);
@@ -424,23 +445,21 @@ where
     });
     let host_key_err = |f: &Arc<Mutex<Option<ConnError>>>| f.lock().ok().and_then(|mut g| g.take());
     let timeout = spec.connect_timeout;
-    let mut handle = match tokio::time::timeout(
-        timeout,
-        client::connect_stream(config, stream, client),
-    )
-    .await
-    {
-        Err(_) => return Err(Failure::retry(unreachable(format!(
+    let mut handle =
+        match tokio::time::timeout(timeout, client::connect_stream(config, stream, client)).await {
+            Err(_) => {
+                return Err(Failure::retry(unreachable(format!(
             "ssh: connect to host {host} port {port}: Connection timed out during banner exchange"
-        )))),
-        Ok(Err(e)) => {
-            return Err(match host_key_err(&failure) {
-                Some(hk) => Failure::fatal(hk),
-                None => Failure::retry(unreachable(format!("{user}@{host}: {e}"))),
-            })
-        }
-        Ok(Ok(h)) => h,
-    };
+        ))))
+            }
+            Ok(Err(e)) => {
+                return Err(match host_key_err(&failure) {
+                    Some(hk) => Failure::fatal(hk),
+                    None => Failure::retry(unreachable(format!("{user}@{host}: {e}"))),
+                })
+            }
+            Ok(Ok(h)) => h,
+        };
     let auth = tokio::time::timeout(
         timeout.max(Duration::from_secs(5)) * 3,
         authenticate(&mut handle, user, host, spec, ids, key_notes),
