@@ -4,7 +4,9 @@
 //! The connection knows nothing of playbooks or modules; modules build shell
 //! scripts and hand them here. Secrets travel on stdin, never in argv.
 
+pub mod known_hosts;
 pub mod local;
+pub mod options;
 pub mod spec;
 pub mod ssh;
 

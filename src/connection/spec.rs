@@ -7,6 +7,8 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use serde_json::Value;
 
+use super::options::{parse_args, parse_bool, parse_jump_list, parse_yes_no, split_words, SshOpt};
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnKind {
     Ssh,
@@ -88,14 +90,308 @@ pub struct ConnSpec {
 
 impl ConnSpec {
     /// Resolve from a host's merged variables (already templated) and defaults.
+    ///
+    /// Ansible builds an `ssh` command line in this order (`ssh.py`
+    /// `_build_command`): `ssh_args`, `-o StrictHostKeyChecking=no` when
+    /// host_key_checking is off, `-o Port=` (ansible_port), `-o IdentityFile=`
+    /// (private key), `-o User=` (ansible_user), `-o ConnectTimeout=` (timeout),
+    /// then `ssh_common_args`, then `ssh_extra_args`. OpenSSH keeps the FIRST
+    /// value given for an option (IdentityFile accumulates), so e.g.
+    /// `ansible_port` beats `-o Port=` in ssh_common_args, `ssh_args` from
+    /// ansible.cfg beats everything, and `-o ConnectTimeout` in common args never
+    /// wins over the timeout. Ferry replays that same sequence.
     pub fn resolve(
         name: &str,
         vars: &IndexMap<String, Value>,
         defaults: &ConnDefaults,
     ) -> Result<ConnSpec, String> {
-        let _ = (vars, defaults);
-        Err(format!(
-            "{name}: connection spec resolution not implemented yet"
-        ))
+        let err = |m: String| format!("{name}: {m}");
+        let kind_s = var_str(vars, &["ansible_connection"])
+            .or_else(|| defaults.connection.clone())
+            .unwrap_or_else(|| "ssh".to_string());
+        let kind = match kind_s.as_str() {
+            "ssh"
+            | "smart"
+            | "paramiko"
+            | "paramiko_ssh"
+            | "ansible.builtin.ssh"
+            | "ansible.builtin.paramiko_ssh" => ConnKind::Ssh,
+            "local" | "ansible.builtin.local" => ConnKind::Local,
+            other => {
+                return Err(err(format!(
+                    "ferry does not support ansible_connection={other:?} (only ssh and local)"
+                )))
+            }
+        };
+        // In each alias list the variable listed later in the plugin docs wins
+        // when both are set (Ansible reads them in order and keeps the last).
+        let host = var_str(vars, &["ansible_host", "ansible_ssh_host"])
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| name.to_string());
+        let var_port = match var_str(vars, &["ansible_port", "ansible_ssh_port"]) {
+            Some(p) => Some(parse_num::<u16>(&p).ok_or_else(|| err(format!("bad port {p:?}")))?),
+            None => None,
+        };
+        let user = var_str(vars, &["ansible_user", "ansible_ssh_user"])
+            .or_else(|| defaults.remote_user.clone());
+        let key = var_str(
+            vars,
+            &["ansible_private_key_file", "ansible_ssh_private_key_file"],
+        )
+        .map(PathBuf::from)
+        .or_else(|| defaults.private_key_file.clone());
+        let password = var_str(
+            vars,
+            &[
+                "ansible_password",
+                "ansible_ssh_pass",
+                "ansible_ssh_password",
+            ],
+        )
+        .or_else(|| defaults.password.clone());
+        let timeout = match var_str(vars, &["ansible_timeout", "ansible_ssh_timeout"]) {
+            Some(t) => parse_num::<u64>(&t).ok_or_else(|| err(format!("bad timeout {t:?}")))?,
+            None => defaults.timeout.unwrap_or(10),
+        };
+        let host_key_checking = match var_str(
+            vars,
+            &["ansible_host_key_checking", "ansible_ssh_host_key_checking"],
+        ) {
+            Some(b) => {
+                parse_bool(&b).ok_or_else(|| err(format!("bad host_key_checking value {b:?}")))?
+            }
+            None => defaults.host_key_checking.unwrap_or(true),
+        };
+        let retries = match var_str(vars, &["ansible_ssh_retries"]) {
+            Some(r) => parse_num::<u32>(&r).ok_or_else(|| err(format!("bad retries {r:?}")))?,
+            None => defaults.retries.unwrap_or(0),
+        };
+        let ssh_args = var_str(vars, &["ansible_ssh_args"]).or_else(|| defaults.ssh_args.clone());
+        let common = var_str(vars, &["ansible_ssh_common_args"])
+            .or_else(|| defaults.ssh_common_args.clone());
+        let extra =
+            var_str(vars, &["ansible_ssh_extra_args"]).or_else(|| defaults.ssh_extra_args.clone());
+
+        // Replay Ansible's ssh command line (see above).
+        let mut opts: Vec<SshOpt> = Vec::new();
+        let mut warnings = Vec::new();
+        let add_args = |s: &Option<String>,
+                        what: &str,
+                        opts: &mut Vec<SshOpt>,
+                        warnings: &mut Vec<String>|
+         -> Result<(), String> {
+            if let Some(s) = s {
+                let p = parse_args(s).map_err(|e| err(format!("{what}: {e}")))?;
+                opts.extend(p.opts);
+                warnings.extend(p.warnings.into_iter().map(|w| format!("{w} (in {what})")));
+            }
+            Ok(())
+        };
+        add_args(&ssh_args, "ssh_args", &mut opts, &mut warnings)?;
+        let o = |k: &str, v: String| SshOpt {
+            key: k.to_string(),
+            value: v,
+        };
+        if !host_key_checking {
+            opts.push(o("stricthostkeychecking", "no".into()));
+        }
+        if let Some(p) = var_port {
+            opts.push(o("port", p.to_string()));
+        }
+        if let Some(k) = &key {
+            opts.push(o("identityfile", k.to_string_lossy().into_owned()));
+        }
+        if let Some(u) = &user {
+            opts.push(o("user", u.clone()));
+        }
+        opts.push(o("connecttimeout", timeout.to_string()));
+        add_args(&common, "ssh_common_args", &mut opts, &mut warnings)?;
+        add_args(&extra, "ssh_extra_args", &mut opts, &mut warnings)?;
+
+        let mut eff = Effective::default();
+        for SshOpt { key, value } in opts {
+            eff.apply(&key, &value, &mut warnings).map_err(err)?;
+        }
+
+        let home = home_dir();
+        let identity_files = if eff.identity_files.is_empty() {
+            // OpenSSH's defaults are only tried when no IdentityFile is given.
+            ["id_rsa", "id_ecdsa", "id_ed25519"]
+                .iter()
+                .filter_map(|f| home.as_ref().map(|h| h.join(".ssh").join(f)))
+                .filter(|p| p.exists())
+                .collect()
+        } else {
+            eff.identity_files.iter().map(|p| expand_tilde(p)).collect()
+        };
+        let known_hosts_files = match &eff.known_hosts {
+            Some(list) => list
+                .iter()
+                .filter(|f| f.as_str() != "/dev/null")
+                .map(|f| expand_tilde(f))
+                .collect(),
+            None => home
+                .as_ref()
+                .map(|h| {
+                    vec![
+                        h.join(".ssh").join("known_hosts"),
+                        h.join(".ssh").join("known_hosts2"),
+                    ]
+                })
+                .unwrap_or_default(),
+        };
+        // Each Ansible retry runs ssh, which makes ConnectionAttempts tries.
+        let attempts =
+            (u64::from(retries) + 1) * u64::from(eff.connection_attempts.unwrap_or(1).max(1));
+        let mut dedup = Vec::new();
+        for w in warnings {
+            if !dedup.contains(&w) {
+                dedup.push(w);
+            }
+        }
+        Ok(ConnSpec {
+            kind,
+            name: name.to_string(),
+            host,
+            port: eff.port.unwrap_or(22),
+            user: eff.user,
+            identity_files,
+            password,
+            password_auth: eff.password_auth.unwrap_or(true),
+            host_key_policy: eff.strict.unwrap_or(HostKeyPolicy::Strict),
+            known_hosts_files,
+            connect_timeout: Duration::from_secs(eff.connect_timeout.unwrap_or(timeout)),
+            server_alive_interval: eff
+                .alive_interval
+                .filter(|s| *s > 0)
+                .map(Duration::from_secs),
+            server_alive_count_max: eff.alive_count.unwrap_or(3),
+            proxy_jump: eff.proxy_jump.unwrap_or_default(),
+            retries: u32::try_from(attempts - 1).unwrap_or(u32::MAX),
+            warnings: dedup,
+        })
+    }
+
+    /// What `host_key` lookups use: `host`, or `[host]:port` off port 22.
+    pub fn known_hosts_name(&self) -> String {
+        known_hosts_name(&self.host, self.port)
+    }
+}
+
+/// The name known_hosts files record for a host and port.
+pub fn known_hosts_name(host: &str, port: u16) -> String {
+    if port == 22 {
+        host.to_string()
+    } else {
+        format!("[{host}]:{port}")
+    }
+}
+
+/// Option values after replaying the command line, first value wins.
+#[derive(Default)]
+struct Effective {
+    port: Option<u16>,
+    user: Option<String>,
+    identity_files: Vec<String>,
+    strict: Option<HostKeyPolicy>,
+    known_hosts: Option<Vec<String>>,
+    password_auth: Option<bool>,
+    connect_timeout: Option<u64>,
+    alive_interval: Option<u64>,
+    alive_count: Option<u32>,
+    proxy_jump: Option<Vec<JumpHost>>,
+    connection_attempts: Option<u32>,
+}
+
+impl Effective {
+    fn apply(&mut self, key: &str, value: &str, warnings: &mut Vec<String>) -> Result<(), String> {
+        let bad = |what: &str| format!("bad value {value:?} for ssh option {what}");
+        match key {
+            "port" => {
+                let p = parse_num::<u16>(value).ok_or_else(|| bad("Port"))?;
+                self.port.get_or_insert(p);
+            }
+            "user" => {
+                self.user.get_or_insert_with(|| value.to_string());
+            }
+            "identityfile" => self.identity_files.push(value.to_string()),
+            "stricthostkeychecking" => {
+                let p = match value.to_ascii_lowercase().as_str() {
+                    "yes" | "ask" | "true" => HostKeyPolicy::Strict,
+                    "no" | "off" | "false" => HostKeyPolicy::Off,
+                    "accept-new" => HostKeyPolicy::AcceptNew,
+                    _ => return Err(bad("StrictHostKeyChecking")),
+                };
+                self.strict.get_or_insert(p);
+            }
+            "userknownhostsfile" => {
+                let files = split_words(value)?;
+                self.known_hosts.get_or_insert(files);
+            }
+            "passwordauthentication" => {
+                let b = parse_yes_no("PasswordAuthentication", value)?;
+                self.password_auth.get_or_insert(b);
+            }
+            "connecttimeout" => {
+                let t = parse_num::<u64>(value).ok_or_else(|| bad("ConnectTimeout"))?;
+                self.connect_timeout.get_or_insert(t);
+            }
+            "serveraliveinterval" => {
+                let t = parse_num::<u64>(value).ok_or_else(|| bad("ServerAliveInterval"))?;
+                self.alive_interval.get_or_insert(t);
+            }
+            "serveralivecountmax" => {
+                let t = parse_num::<u32>(value).ok_or_else(|| bad("ServerAliveCountMax"))?;
+                self.alive_count.get_or_insert(t);
+            }
+            "proxyjump" => {
+                let j = parse_jump_list(value)?;
+                self.proxy_jump.get_or_insert(j);
+            }
+            "connectionattempts" => {
+                let n = parse_num::<u32>(value).ok_or_else(|| bad("ConnectionAttempts"))?;
+                self.connection_attempts.get_or_insert(n);
+            }
+            // Ferry multiplexes commands over one connection itself; Ansible's
+            // default ssh_args carry these, so they are expected and harmless.
+            "controlmaster" | "controlpersist" | "controlpath" => {}
+            other => warnings.push(format!("ferry ignores ssh option {other}={value}")),
+        }
+        Ok(())
+    }
+}
+
+/// The last of `names` present in `vars` (null counts as absent), as a string.
+fn var_str(vars: &IndexMap<String, Value>, names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .rev()
+        .filter_map(|n| vars.get(*n))
+        .find_map(|v| match v {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            other => Some(other.to_string()),
+        })
+}
+
+fn parse_num<T: std::str::FromStr>(s: &str) -> Option<T> {
+    s.trim().parse().ok()
+}
+
+/// `$HOME` (what OpenSSH and Ansible expand `~` to).
+pub fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Expand a leading `~/` (or a lone `~`) to `$HOME`.
+pub fn expand_tilde(p: &str) -> PathBuf {
+    match (p, home_dir()) {
+        ("~", Some(h)) => h,
+        (p, Some(h)) if p.starts_with("~/") => h.join(&p[2..]),
+        (p, _) => PathBuf::from(p),
     }
 }
