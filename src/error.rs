@@ -91,7 +91,11 @@ fn render_located(span: &Span, message: &str) -> String {
 
 /// The candidate closest to `word` by edit distance, if within `max` edits
 /// (for "did you mean" hints).
-pub fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>, max: usize) -> Option<&'a str> {
+pub fn closest<'a>(
+    word: &str,
+    candidates: impl Iterator<Item = &'a str>,
+    max: usize,
+) -> Option<&'a str> {
     candidates
         .map(|c| (c, edit_distance(word, c)))
         .filter(|(_, d)| *d <= max)

@@ -97,7 +97,11 @@ pub fn python_repr(v: &Value, top: bool) -> String {
         Value::String(s) if top => s.clone(),
         Value::String(s) => {
             // Python prefers single quotes unless the string holds one.
-            let q = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+            let q = if s.contains('\'') && !s.contains('"') {
+                '"'
+            } else {
+                '\''
+            };
             let mut out = String::new();
             out.push(q);
             for c in s.chars() {
@@ -118,12 +122,19 @@ pub fn python_repr(v: &Value, top: bool) -> String {
         }
         Value::Array(a) => format!(
             "[{}]",
-            a.iter().map(|x| python_repr(x, false)).collect::<Vec<_>>().join(", ")
+            a.iter()
+                .map(|x| python_repr(x, false))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Value::Object(m) => format!(
             "{{{}}}",
             m.iter()
-                .map(|(k, x)| format!("{}: {}", python_repr(&Value::String(k.clone()), false), python_repr(x, false)))
+                .map(|(k, x)| format!(
+                    "{}: {}",
+                    python_repr(&Value::String(k.clone()), false),
+                    python_repr(x, false)
+                ))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -172,12 +183,25 @@ pub struct HostStats {
 /// What the engine reports, in order.
 #[derive(Debug)]
 pub enum Event<'a> {
-    PlayStart { name: &'a str },
-    TaskStart { name: &'a str, handler: bool },
-    Include { file: &'a str, hosts: &'a [String] },
+    PlayStart {
+        name: &'a str,
+    },
+    TaskStart {
+        name: &'a str,
+        handler: bool,
+    },
+    Include {
+        file: &'a str,
+        hosts: &'a [String],
+    },
     Result(&'a HostResult),
     ItemResult(&'a HostResult),
-    Retry { host: &'a str, task: &'a str, retries_left: i64, result: &'a Value },
+    Retry {
+        host: &'a str,
+        task: &'a str,
+        retries_left: i64,
+        result: &'a Value,
+    },
     Warning(&'a str),
     NoHostsMatched,
     Recap(&'a indexmap::IndexMap<String, HostStats>),

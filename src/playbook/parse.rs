@@ -24,7 +24,12 @@ pub fn load(path: &Path) -> Result<Playbook, Error> {
     })
 }
 
-fn load_into(path: &Path, plays: &mut Vec<Play>, when: &[Value], depth: usize) -> Result<(), Error> {
+fn load_into(
+    path: &Path,
+    plays: &mut Vec<Play>,
+    when: &[Value],
+    depth: usize,
+) -> Result<(), Error> {
     if depth > 32 {
         return Err(Error::Parse(format!(
             "{}: import_playbook nests more than 32 levels deep (a cycle?)",
@@ -95,7 +100,8 @@ fn parse_play(node: &Node, entries: &[(Node, Node)], dir: &Path) -> Result<Play,
                 ),
             ));
         }
-        if key == "roles" && !matches!(entries_value(entries, "roles").map(|n| &n.kind), Some(NodeKind::Seq(v)) if v.is_empty())
+        if key == "roles"
+            && !matches!(entries_value(entries, "roles").map(|n| &n.kind), Some(NodeKind::Seq(v)) if v.is_empty())
         {
             return Err(Error::at(
                 &k.span,
@@ -103,17 +109,17 @@ fn parse_play(node: &Node, entries: &[(Node, Node)], dir: &Path) -> Result<Play,
             ));
         }
     }
-    let hosts = node.get("hosts").ok_or_else(|| {
-        Error::at(
-            &node.span,
-            "the field 'hosts' is required but was not set",
-        )
-    })?;
+    let hosts = node
+        .get("hosts")
+        .ok_or_else(|| Error::at(&node.span, "the field 'hosts' is required but was not set"))?;
     let common = parse_common(node)?;
     let vars_files = match node.get("vars_files") {
         None => Vec::new(),
         Some(n) => match &n.kind {
-            NodeKind::Seq(items) => items.iter().map(|i| (i.to_json(), i.span.clone())).collect(),
+            NodeKind::Seq(items) => items
+                .iter()
+                .map(|i| (i.to_json(), i.span.clone()))
+                .collect(),
             NodeKind::Null => Vec::new(),
             _ => vec![(n.to_json(), n.span.clone())],
         },
@@ -277,13 +283,13 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
                 (Some(v), None) => (v, false),
                 (None, Some(v)) => (v, true),
                 (Some(_), Some(v)) => {
-                    return Err(Error::at(&v.span, "conflicting action statements: action, local_action"))
+                    return Err(Error::at(
+                        &v.span,
+                        "conflicting action statements: action, local_action",
+                    ))
                 }
                 (None, None) => {
-                    return Err(Error::at(
-                        &node.span,
-                        "no module/action detected in task",
-                    ))
+                    return Err(Error::at(&node.span, "no module/action detected in task"))
                 }
             };
             delegate_local = local;
@@ -341,7 +347,12 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
     })
 }
 
-fn set_loop(slot: &mut Option<LoopSpec>, lookup: Option<String>, v: &Node, k: &Node) -> Result<(), Error> {
+fn set_loop(
+    slot: &mut Option<LoopSpec>,
+    lookup: Option<String>,
+    v: &Node,
+    k: &Node,
+) -> Result<(), Error> {
     if slot.is_some() {
         return Err(Error::at(
             &k.span,
@@ -377,7 +388,10 @@ fn module_args(name: &str, v: &Node) -> Result<Vars, Error> {
 fn free_form(name: &str, text: &str) -> Vars {
     let short = short_name(name);
     // These take their whole text as one parameter.
-    if matches!(short, "include_tasks" | "import_tasks" | "import_playbook" | "meta" | "include_vars") {
+    if matches!(
+        short,
+        "include_tasks" | "import_tasks" | "import_playbook" | "meta" | "include_vars"
+    ) {
         let mut m = Vars::new();
         let parsed = crate::kv::parse_kv(text, false);
         if parsed.contains_key("_raw_params") {
@@ -484,14 +498,23 @@ fn mapping<'a>(node: &'a Node, what: &str) -> Result<&'a [(Node, Node)], Error> 
 }
 
 fn key_str(k: &Node) -> Result<&str, Error> {
-    k.as_str()
-        .ok_or_else(|| Error::at(&k.span, format!("expected a string key, got a {}", k.type_name())))
+    k.as_str().ok_or_else(|| {
+        Error::at(
+            &k.span,
+            format!("expected a string key, got a {}", k.type_name()),
+        )
+    })
 }
 
 fn plain_string(n: &Node, what: &str) -> Result<String, Error> {
     n.scalar_string()
         .filter(|_| !matches!(n.kind, NodeKind::Null))
-        .ok_or_else(|| Error::at(&n.span, format!("'{what}' must be a string, got a {}", n.type_name())))
+        .ok_or_else(|| {
+            Error::at(
+                &n.span,
+                format!("'{what}' must be a string, got a {}", n.type_name()),
+            )
+        })
 }
 
 fn string_of(n: &Node, what: &str) -> Result<String, Error> {

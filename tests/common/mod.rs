@@ -2,7 +2,7 @@
 //!
 //! Each integration test binary includes this with `mod common;` and uses
 //! only part of it, hence the `dead_code` allowance.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod sshd;
 

@@ -1,0 +1,223 @@
+//! `ferry adhoc` end to end: the real binary, a real sshd on loopback, the
+//! inventory shapes users write, Ansible's output format and exit codes.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{ClientKey, Sshd};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn ferry(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("ANSIBLE_CONFIG")
+        .env("HOME", dir)
+        .env_remove("SSH_AUTH_SOCK")
+        .env("FERRY_NO_PROMPT", "1")
+        .output()
+        .expect("run ferry");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The inventory exactly as `tofu output -raw ansible_inventory_yml` writes it,
+/// pointed at the test server.
+fn terraform_inventory(sshd: &Sshd, dir: &Path, extra_hosts: &str) -> String {
+    let inv = format!(
+        "oidc:\n  hosts:\n    127.0.0.1:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n      \
+         ansible_ssh_user: {user}\n      ansible_ssh_private_key_file: {key}\n      \
+         ansible_ssh_common_args: \"-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o PasswordAuthentication=no\"\n{extra_hosts}",
+        port = sshd.port,
+        user = sshd.user,
+        key = ClientKey::RsaPem.path().display(),
+    );
+    let p = dir.join("inventory.yml");
+    std::fs::write(&p, inv).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn terraform_inventory_runs_a_command() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let inv = terraform_inventory(&sshd, dir.path(), "");
+    let r = ferry(dir.path(), &["adhoc", "oidc", "-i", &inv, "-a", "id -un"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stdout,
+        format!("127.0.0.1 | CHANGED | rc=0 >>\n{}\n", sshd.user)
+    );
+}
+
+#[test]
+fn failed_command_exits_2_with_ansible_text_form() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let inv = terraform_inventory(&sshd, dir.path(), "");
+    let r = ferry(
+        dir.path(),
+        &[
+            "adhoc",
+            "all",
+            "-i",
+            &inv,
+            "-m",
+            "shell",
+            "-a",
+            "echo out; echo err >&2; exit 3",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stdout,
+        "127.0.0.1 | FAILED | rc=3 >>\nouterrnon-zero return code\n"
+    );
+}
+
+#[test]
+fn unreachable_host_exits_4_and_others_still_run() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let closed = common::sshd::free_port();
+    let extra = format!(
+        "    dead:\n      ansible_host: 127.0.0.1\n      ansible_port: {closed}\n      ansible_ssh_user: nobody\n"
+    );
+    let inv = terraform_inventory(&sshd, dir.path(), &extra);
+    let r = ferry(
+        dir.path(),
+        &["adhoc", "oidc", "-i", &inv, "-m", "ping", "-T", "5"],
+    );
+    assert_eq!(r.code, 4, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(
+            "127.0.0.1 | SUCCESS => {\n    \"changed\": false,\n    \"ping\": \"pong\"\n}\n"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("dead | UNREACHABLE! => {"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("\"unreachable\": true"), "{}", r.stdout);
+    assert!(r.stdout.contains("Connection refused"), "{}", r.stdout);
+}
+
+#[test]
+fn creates_skips_in_the_same_round_trip() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let inv = terraform_inventory(&sshd, dir.path(), "");
+    let marker = sshd.remote_dir().join("made");
+    let args = format!("touch {m} creates={m}", m = marker.display());
+    let first = ferry(dir.path(), &["adhoc", "all", "-i", &inv, "-a", &args]);
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    assert!(
+        first.stdout.contains("| CHANGED | rc=0 >>"),
+        "{}",
+        first.stdout
+    );
+    assert!(marker.exists());
+    let second = ferry(dir.path(), &["adhoc", "all", "-i", &inv, "-a", &args]);
+    assert_eq!(second.code, 0);
+    assert_eq!(
+        second.stdout,
+        format!(
+            "127.0.0.1 | SUCCESS | rc=0 >>\nskipped, since {m} existsDid not run command since '{m}' exists\n",
+            m = marker.display()
+        )
+    );
+}
+
+#[test]
+fn limit_and_patterns_select_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("hosts.ini");
+    std::fs::write(
+        &inv,
+        "[web]\nw1 ansible_connection=local\nw2 ansible_connection=local\n[db]\nd1 ansible_connection=local\n",
+    )
+    .unwrap();
+    let inv = inv.display().to_string();
+    let r = ferry(
+        dir.path(),
+        &["adhoc", "all:!db", "-i", &inv, "-l", "w2,d1", "-m", "ping"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("w2 | SUCCESS"), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains("w1") && !r.stdout.contains("d1"),
+        "{}",
+        r.stdout
+    );
+    let none = ferry(dir.path(), &["adhoc", "nomatch", "-i", &inv, "-m", "ping"]);
+    assert_eq!(none.code, 0);
+    assert!(none.stderr.contains("No hosts matched"), "{}", none.stderr);
+}
+
+#[test]
+fn bad_input_gets_the_right_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(&bad, "all:\n  hosts:\n    a: {\n").unwrap();
+    let r = ferry(
+        dir.path(),
+        &["adhoc", "all", "-i", bad.to_str().unwrap(), "-m", "ping"],
+    );
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("{}:", bad.display())),
+        "{}",
+        r.stderr
+    );
+    let r = ferry(dir.path(), &["adhoc", "localhost", "-m", "pingg"]);
+    assert_eq!(r.code, 4);
+    assert!(
+        r.stderr
+            .contains("couldn't resolve module/action 'pingg'. Did you mean 'ping'?"),
+        "{}",
+        r.stderr
+    );
+    let r = ferry(dir.path(), &["adhoc", "localhost", "--no-such-flag"]);
+    assert_eq!(r.code, 5);
+    let r = ferry(dir.path(), &["adhoc", "localhost", "-e", "not a mapping"]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+}
+
+#[test]
+fn ansible_cfg_in_the_working_directory_is_honoured() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("hosts");
+    std::fs::write(
+        &inv,
+        format!(
+            "[vm]\nbox ansible_host=127.0.0.1 ansible_port={} ansible_user={}\n",
+            sshd.port, sshd.user
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("ansible.cfg"),
+        format!(
+            "[defaults]\ninventory = hosts\nprivate_key_file = {}\nhost_key_checking = False\n",
+            ClientKey::Ed25519.path().display()
+        ),
+    )
+    .unwrap();
+    let r = ferry(dir.path(), &["adhoc", "vm", "-a", "echo via-cfg"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stdout, "box | CHANGED | rc=0 >>\nvia-cfg\n");
+}
