@@ -10,4 +10,5 @@ pub mod connection;
 pub mod error;
 pub mod inventory;
 pub mod output;
+pub mod template;
 pub mod yaml;
