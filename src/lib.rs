@@ -7,12 +7,13 @@ pub mod adhoc;
 pub mod cli;
 pub mod config;
 pub mod connection;
-// pub mod engine; (enabled when the template module lands)
+pub mod engine;
 pub mod error;
 pub mod inventory;
 pub mod kv;
 pub mod modules;
 pub mod output;
 pub mod playbook;
+pub mod template;
 pub mod vars;
 pub mod yaml;

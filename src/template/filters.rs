@@ -1,0 +1,1545 @@
+//! Ansible's filters (and Jinja2 filters whose minijinja version differs).
+//!
+//! Every filter is registered under its short name and `ansible.builtin.NAME`
+//! (plus `community.general.NAME` for the few that live there). minijinja's
+//! own builtins are re-registered behind a guard so that an undefined input
+//! raises "'x' is undefined" instead of silently rendering as empty (we run the
+//! engine in chainable-undefined mode so `foo.bar | default(…)` works).
+
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use minijinja::value::{Rest, Value, ValueKind};
+use base64ct::Encoding;
+use minijinja::{Environment, Error, State};
+use serde_json::{Map, Value as Json};
+
+use super::{json_to_value, pyrepr, undefined_error, value_to_json, Shared, TemplateError};
+
+/// Arguments of one filter/test call, kwargs split out.
+pub(crate) struct Args {
+    pub value: Value,
+    pub pos: Vec<Value>,
+    pub kw: IndexMap<String, Value>,
+}
+
+impl Args {
+    pub fn split(mut all: Vec<Value>) -> Args {
+        let mut kw = IndexMap::new();
+        if all.last().is_some_and(|v| v.is_kwargs()) {
+            if let Some(k) = all.pop() {
+                if let Ok(iter) = k.try_iter() {
+                    for key in iter {
+                        if let Some(name) = key.as_str() {
+                            kw.insert(name.to_string(), k.get_item(&key).unwrap_or_default());
+                        }
+                    }
+                }
+            }
+        }
+        let value = if all.is_empty() {
+            Value::UNDEFINED
+        } else {
+            all.remove(0)
+        };
+        Args {
+            value,
+            pos: all,
+            kw,
+        }
+    }
+
+    /// Positional argument `i` (after the filtered value) or keyword `name`.
+    pub fn get(&self, i: usize, name: &str) -> Option<&Value> {
+        self.kw
+            .get(name)
+            .or_else(|| self.pos.get(i))
+            .filter(|v| !v.is_undefined())
+    }
+
+    pub fn string(&self, i: usize, name: &str, default: &str) -> String {
+        self.get(i, name)
+            .map(|v| pyrepr::py_str_string(v))
+            .unwrap_or_else(|| default.to_string())
+    }
+
+    pub fn opt_string(&self, i: usize, name: &str) -> Option<String> {
+        self.get(i, name)
+            .filter(|v| !v.is_none())
+            .map(|v| pyrepr::py_str_string(v))
+    }
+
+    pub fn boolean(&self, i: usize, name: &str, default: bool) -> bool {
+        self.get(i, name).map(to_bool).unwrap_or(default)
+    }
+
+    pub fn int(&self, i: usize, name: &str) -> Option<i64> {
+        self.get(i, name).and_then(as_int)
+    }
+
+    /// The input value, which must be defined.
+    pub fn defined(&self) -> Result<&Value, Error> {
+        if self.value.is_undefined() {
+            Err(undefined_error(&self.value))
+        } else {
+            Ok(&self.value)
+        }
+    }
+
+    pub fn json(&self) -> Result<Json, Error> {
+        value_to_json(self.defined()?)
+    }
+
+    pub fn input_str(&self) -> Result<String, Error> {
+        Ok(pyrepr::py_str_string(self.defined()?))
+    }
+}
+
+pub(crate) fn fail(msg: impl Into<String>) -> Error {
+    TemplateError::Render(msg.into()).into_mj()
+}
+
+/// Ansible's `bool` conversion.
+pub(crate) fn to_bool(v: &Value) -> bool {
+    match v.kind() {
+        ValueKind::Bool => v.is_true(),
+        ValueKind::None | ValueKind::Undefined => false,
+        ValueKind::Number => as_f64(v).is_some_and(|f| f == 1.0),
+        ValueKind::String => matches!(
+            v.as_str().unwrap_or_default().trim().to_lowercase().as_str(),
+            "yes" | "on" | "1" | "true" | "y" | "t" | "1.0"
+        ),
+        _ => false,
+    }
+}
+
+pub(crate) fn as_int(v: &Value) -> Option<i64> {
+    match v.kind() {
+        ValueKind::Bool => Some(v.is_true() as i64),
+        ValueKind::Number => {
+            if v.is_integer() {
+                v.as_i64()
+            } else {
+                as_f64(v).map(|f| f.trunc() as i64)
+            }
+        }
+        ValueKind::String => {
+            let s = v.as_str()?.trim();
+            s.parse::<i64>()
+                .ok()
+                .or_else(|| s.parse::<f64>().ok().map(|f| f.trunc() as i64))
+        }
+        _ => None,
+    }
+}
+
+pub(crate) fn as_f64(v: &Value) -> Option<f64> {
+    match v.kind() {
+        ValueKind::Number => f64::try_from(v.clone()).ok(),
+        ValueKind::Bool => Some(if v.is_true() { 1.0 } else { 0.0 }),
+        ValueKind::String => v.as_str()?.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+type FilterFn = fn(&mut State, Args) -> Result<Value, Error>;
+
+fn reg(env: &mut Environment<'static>, names: &[&'static str], f: FilterFn) {
+    for name in names {
+        for full in [
+            name.to_string(),
+            format!("ansible.builtin.{name}"),
+            format!("community.general.{name}"),
+        ] {
+            env.add_filter(full, move |state: &mut State, args: Rest<Value>| {
+                f(state, Args::split(args.0))
+            });
+        }
+    }
+}
+
+/// Re-register a minijinja builtin filter so that an undefined input errors.
+fn guard_builtin(env: &mut Environment<'static>, name: &'static str, func: Value) {
+    for full in [name.to_string(), format!("ansible.builtin.{name}")] {
+        let func = func.clone();
+        env.add_filter(full, move |state: &mut State, args: Rest<Value>| {
+            if let Some(first) = args.0.first() {
+                if first.is_undefined() {
+                    return Err(undefined_error(first));
+                }
+            }
+            func.call(state, &args.0)
+        });
+    }
+}
+
+pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
+    use minijinja::filters as b;
+    macro_rules! guard {
+        ($($name:literal => $f:expr),* $(,)?) => {
+            $( guard_builtin(env, $name, Value::from_function($f)); )*
+        };
+    }
+    guard!(
+        "abs" => b::abs, "attr" => b::attr, "batch" => b::batch,
+        "capitalize" => b::capitalize, "dictsort" => b::dictsort, "escape" => b::escape,
+        "e" => b::escape, "first" => b::first, "groupby" => b::groupby, "indent" => b::indent,
+        "items" => b::items, "last" => b::last, "length" => b::length, "count" => b::length,
+        "list" => b::list, "lower" => b::lower, "map" => b::map,
+        "reject" => b::reject, "rejectattr" => b::rejectattr, "replace" => b::replace,
+        "reverse" => b::reverse, "round" => b::round, "select" => b::select,
+        "selectattr" => b::selectattr, "slice" => b::slice, "sort" => b::sort,
+        "split" => b::split, "sum" => b::sum, "title" => b::title, "tojson" => b::tojson,
+        "trim" => b::trim, "unique" => b::unique, "upper" => b::upper,
+        "urlencode" => b::urlencode, "pprint" => b::pprint, "lines" => b::lines,
+    );
+    for name in ["default", "d"] {
+        env.add_filter(format!("ansible.builtin.{name}"), b::default);
+    }
+
+    reg(env, &["string"], |_, a| Ok(Value::from(a.input_str()?)));
+    reg(env, &["bool"], |_, a| Ok(Value::from(to_bool(a.defined()?))));
+    reg(env, &["int"], f_int);
+    reg(env, &["float"], f_float);
+    reg(env, &["join"], f_join);
+    reg(env, &["min"], |s, a| f_minmax(s, a, false));
+    reg(env, &["max"], |s, a| f_minmax(s, a, true));
+    reg(env, &["format"], f_format);
+    reg(env, &["mandatory"], f_mandatory);
+    reg(env, &["combine"], f_combine);
+    reg(env, &["dict2items"], f_dict2items);
+    reg(env, &["items2dict"], f_items2dict);
+    reg(env, &["from_json"], |_, a| {
+        let s = a.input_str()?;
+        let j: Json = serde_json::from_str(&s).map_err(|e| fail(format!("from_json: {e}")))?;
+        Ok(json_to_value(&j))
+    });
+    reg(env, &["to_json"], |_, a| {
+        let j = a.json()?;
+        let indent = a.int(0, "indent").map(|i| i.max(0) as usize);
+        let sort = a.boolean(99, "sort_keys", false);
+        let ascii = a.boolean(99, "ensure_ascii", true);
+        Ok(Value::from(py_json(&j, indent, sort, ascii)))
+    });
+    reg(env, &["to_nice_json"], |_, a| {
+        let j = a.json()?;
+        let indent = a.int(0, "indent").unwrap_or(4).max(0) as usize;
+        let sort = a.boolean(99, "sort_keys", true);
+        let ascii = a.boolean(99, "ensure_ascii", true);
+        Ok(Value::from(py_json(&j, Some(indent), sort, ascii)))
+    });
+    reg(env, &["from_yaml"], |_, a| {
+        let s = a.input_str()?;
+        let node = crate::yaml::parse_str(&s, std::path::Path::new("<from_yaml>"))
+            .map_err(|e| fail(format!("from_yaml: {e}")))?;
+        Ok(json_to_value(&node.map(|n| n.to_json()).unwrap_or(Json::Null)))
+    });
+    reg(env, &["from_yaml_all"], f_from_yaml_all);
+    reg(env, &["to_yaml"], |_, a| {
+        let j = a.json()?;
+        let indent = a.int(99, "indent").unwrap_or(2).clamp(1, 9) as usize;
+        let flow = match a.get(99, "default_flow_style") {
+            Some(v) if v.is_none() => None,
+            Some(v) => Some(to_bool(v)),
+            None => None,
+        };
+        let sort = a.boolean(99, "sort_keys", true);
+        Ok(Value::from(super::yaml_emit::dump(&j, indent, flow, sort)))
+    });
+    reg(env, &["to_nice_yaml"], |_, a| {
+        let j = a.json()?;
+        let indent = a.int(0, "indent").unwrap_or(4).clamp(1, 9) as usize;
+        let sort = a.boolean(99, "sort_keys", true);
+        Ok(Value::from(super::yaml_emit::dump(&j, indent, Some(false), sort)))
+    });
+    reg(env, &["json_query"], f_json_query);
+    reg(env, &["regex_replace"], f_regex_replace);
+    reg(env, &["regex_search"], f_regex_search);
+    reg(env, &["regex_findall"], f_regex_findall);
+    reg(env, &["regex_escape"], |_, a| {
+        Ok(Value::from(py_re_escape(&a.input_str()?)))
+    });
+    reg(env, &["ternary"], |_, a| {
+        let v = a.defined()?;
+        if v.is_none() {
+            if let Some(n) = a.get(2, "none_val") {
+                return Ok(n.clone());
+            }
+        }
+        let t = a.get(0, "true_val").cloned().unwrap_or(Value::from(()));
+        let f = a.get(1, "false_val").cloned().unwrap_or(Value::from(()));
+        Ok(if v.is_true() { t } else { f })
+    });
+    reg(env, &["quote"], |_, a| Ok(Value::from(shell_quote(&a.input_str()?))));
+    reg(env, &["b64encode"], |_, a| {
+        let s = a.input_str()?;
+        Ok(Value::from(base64ct::Base64::encode_string(s.as_bytes())))
+    });
+    reg(env, &["b64decode"], |_, a| {
+        let s = a.input_str()?;
+        let cleaned: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        let bytes = base64ct::Base64::decode_vec(&cleaned)
+            .or_else(|_| base64ct::Base64Unpadded::decode_vec(cleaned.trim_end_matches('=')))
+            .map_err(|e| fail(format!("b64decode: {e}")))?;
+        Ok(Value::from(String::from_utf8_lossy(&bytes).into_owned()))
+    });
+    reg(env, &["basename"], |_, a| {
+        let s = a.input_str()?;
+        Ok(Value::from(s.rsplit('/').next().unwrap_or("").to_string()))
+    });
+    reg(env, &["dirname"], |_, a| Ok(Value::from(py_dirname(&a.input_str()?))));
+    reg(env, &["expanduser"], |_, a| Ok(Value::from(expanduser(&a.input_str()?))));
+    reg(env, &["realpath"], |_, a| {
+        let s = expanduser(&a.input_str()?);
+        Ok(Value::from(
+            std::fs::canonicalize(&s)
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| normpath(&s)),
+        ))
+    });
+    reg(env, &["splitext"], |_, a| {
+        let s = a.input_str()?;
+        let base_start = s.rfind('/').map(|i| i + 1).unwrap_or(0);
+        let base = &s[base_start..];
+        let stripped = base.trim_start_matches('.');
+        let lead = base.len() - stripped.len();
+        let (root, ext) = match stripped.rfind('.') {
+            Some(i) => {
+                let at = base_start + lead + i;
+                (s[..at].to_string(), s[at..].to_string())
+            }
+            None => (s.clone(), String::new()),
+        };
+        Ok(Value::from(vec![Value::from(root), Value::from(ext)]))
+    });
+    reg(env, &["path_join"], |_, a| {
+        let v = a.defined()?;
+        let parts: Vec<String> = match v.kind() {
+            ValueKind::Seq | ValueKind::Iterable => v
+                .try_iter()
+                .map(|it| it.map(|x| pyrepr::py_str_string(&x)).collect())
+                .unwrap_or_default(),
+            _ => vec![pyrepr::py_str_string(v)],
+        };
+        let mut out = String::new();
+        for p in parts {
+            if p.starts_with('/') {
+                out = p;
+            } else if out.is_empty() || out.ends_with('/') {
+                out.push_str(&p);
+            } else {
+                out.push('/');
+                out.push_str(&p);
+            }
+        }
+        Ok(Value::from(out))
+    });
+    reg(env, &["flatten"], |_, a| {
+        let j = a.json()?;
+        let levels = a.int(0, "levels");
+        let skip_nulls = a.boolean(1, "skip_nulls", true);
+        let list = match j {
+            Json::Array(l) => l,
+            other => vec![other],
+        };
+        Ok(json_to_value(&Json::Array(flatten(&list, levels, skip_nulls))))
+    });
+    reg(env, &["union"], |_, a| set_op(a, "union"));
+    reg(env, &["intersect"], |_, a| set_op(a, "intersect"));
+    reg(env, &["difference"], |_, a| set_op(a, "difference"));
+    reg(env, &["symmetric_difference"], |_, a| set_op(a, "symmetric_difference"));
+    reg(env, &["zip"], |_, a| f_zip(a, false));
+    reg(env, &["zip_longest"], |_, a| f_zip(a, true));
+    reg(env, &["product"], f_product);
+    reg(env, &["permutations"], f_permutations);
+    reg(env, &["combinations"], f_combinations);
+    reg(env, &["hash"], |_, a| {
+        let s = a.input_str()?;
+        let algo = a.string(0, "hashtype", "sha1");
+        Ok(Value::from(super::crypt::hex_digest(&algo, s.as_bytes()).ok_or_else(|| fail(format!("unsupported hash type {algo}")))?))
+    });
+    reg(env, &["checksum", "sha1"], |_, a| {
+        let s = a.input_str()?;
+        Ok(Value::from(super::crypt::hex_digest("sha1", s.as_bytes()).unwrap_or_default()))
+    });
+    reg(env, &["md5"], |_, a| {
+        let s = a.input_str()?;
+        Ok(Value::from(super::crypt::hex_digest("md5", s.as_bytes()).unwrap_or_default()))
+    });
+    reg(env, &["password_hash"], |_, a| {
+        let pw = a.input_str()?;
+        let algo = a.string(0, "hashtype", "sha512");
+        let salt = a.opt_string(1, "salt");
+        let rounds = a.int(2, "rounds").map(|r| r.max(0) as u32);
+        super::crypt::password_hash(&pw, &algo, salt.as_deref(), rounds)
+            .map(Value::from)
+            .map_err(fail)
+    });
+    reg(env, &["to_uuid"], |_, a| {
+        let s = a.input_str()?;
+        let ns = a.string(0, "namespace", super::crypt::ANSIBLE_UUID_NAMESPACE);
+        super::crypt::uuid5(&ns, &s).map(Value::from).map_err(fail)
+    });
+    reg(env, &["urlsplit"], |_, a| {
+        let s = a.input_str()?;
+        let parts = urlsplit(&s);
+        match a.opt_string(0, "query") {
+            Some(q) if !q.is_empty() => parts
+                .get(&q)
+                .map(json_to_value)
+                .ok_or_else(|| fail(format!("urlsplit: unknown URL component: {q}"))),
+            _ => Ok(json_to_value(&Json::Object(parts))),
+        }
+    });
+    reg(env, &["comment"], f_comment);
+    reg(env, &["type_debug"], |_, a| Ok(Value::from(pyrepr::type_name(&a.value))));
+    reg(env, &["random"], f_random);
+    reg(env, &["shuffle"], |_, a| {
+        let mut items = match a.json()? {
+            Json::Array(l) => l,
+            other => vec![other],
+        };
+        for i in (1..items.len()).rev() {
+            let j = (super::crypt::random_u64() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+        Ok(json_to_value(&Json::Array(items)))
+    });
+    reg(env, &["subelements"], f_subelements);
+    reg(env, &["extract"], |_, a| {
+        let key = a.defined()?.clone();
+        let container = a.get(0, "container").cloned().unwrap_or_default();
+        let mut v = container.get_item(&key).unwrap_or(Value::UNDEFINED);
+        if let Some(more) = a.get(1, "morekeys") {
+            let keys: Vec<Value> = if more.kind() == ValueKind::Seq {
+                more.try_iter().map(|i| i.collect()).unwrap_or_default()
+            } else {
+                vec![more.clone()]
+            };
+            for k in keys {
+                v = v.get_item(&k).unwrap_or(Value::UNDEFINED);
+            }
+        }
+        Ok(v)
+    });
+    reg(env, &["log"], |_, a| {
+        let x = as_f64(a.defined()?).ok_or_else(|| fail("log() can only be used on numbers"))?;
+        Ok(Value::from(match a.get(0, "base").and_then(as_f64) {
+            Some(b) => x.ln() / b.ln(),
+            None => x.ln(),
+        }))
+    });
+    reg(env, &["pow"], |_, a| {
+        let x = as_f64(a.defined()?).ok_or_else(|| fail("pow() can only be used on numbers"))?;
+        let y = a.get(0, "y").and_then(as_f64).unwrap_or(1.0);
+        Ok(Value::from(x.powf(y)))
+    });
+    reg(env, &["root"], |_, a| {
+        let x = as_f64(a.defined()?).ok_or_else(|| fail("root() can only be used on numbers"))?;
+        let b = a.get(0, "base").and_then(as_f64).unwrap_or(2.0);
+        Ok(Value::from(if b == 2.0 { x.sqrt() } else { x.powf(1.0 / b) }))
+    });
+    reg(env, &["human_to_bytes"], |_, a| {
+        let s = a.input_str()?;
+        human_to_bytes(&s).map(Value::from).map_err(fail)
+    });
+    reg(env, &["human_readable"], |_, a| {
+        let x = as_f64(a.defined()?).ok_or_else(|| fail("human_readable() can only be used on numbers"))?;
+        let isbits = a.boolean(0, "isbits", false);
+        Ok(Value::from(human_readable(x, isbits)))
+    });
+    reg(env, &["dict"], |_, a| {
+        // `list_of_pairs | dict` (Jinja has no such filter, Ansible users write it).
+        let j = a.json()?;
+        let mut m = Map::new();
+        if let Json::Array(items) = j {
+            for it in items {
+                if let Json::Array(kv) = it {
+                    if kv.len() == 2 {
+                        m.insert(pyrepr::json_str(&kv[0]), kv[1].clone());
+                    }
+                }
+            }
+        }
+        Ok(json_to_value(&Json::Object(m)))
+    });
+    reg(env, &["strftime"], |_, a| {
+        // Only the time-less formats are deterministic; do the common ones.
+        let fmt = a.input_str()?;
+        let secs = a.get(0, "second").and_then(as_f64);
+        Ok(Value::from(strftime(&fmt, secs)))
+    });
+}
+
+fn f_int(_: &mut State, a: Args) -> Result<Value, Error> {
+    let v = a.defined()?;
+    let default = a.get(0, "default").cloned().unwrap_or(Value::from(0));
+    let base = a.int(1, "base").unwrap_or(10);
+    if v.kind() == ValueKind::String {
+        let s = v.as_str().unwrap_or_default().trim().replace('_', "");
+        let (neg, digits) = match s.strip_prefix('-') {
+            Some(d) => (true, d.to_string()),
+            None => (false, s.trim_start_matches('+').to_string()),
+        };
+        let digits = match base {
+            16 => digits.trim_start_matches("0x").trim_start_matches("0X").to_string(),
+            8 => digits.trim_start_matches("0o").trim_start_matches("0O").to_string(),
+            2 => digits.trim_start_matches("0b").trim_start_matches("0B").to_string(),
+            _ => digits,
+        };
+        if let Ok(n) = i64::from_str_radix(&digits, base.clamp(2, 36) as u32) {
+            return Ok(Value::from(if neg { -n } else { n }));
+        }
+        if base == 10 {
+            if let Ok(f) = s.parse::<f64>() {
+                if f.is_finite() {
+                    return Ok(Value::from(f.trunc() as i64));
+                }
+            }
+        }
+        return Ok(default);
+    }
+    Ok(as_int(v).map(Value::from).unwrap_or(default))
+}
+
+fn f_float(_: &mut State, a: Args) -> Result<Value, Error> {
+    let v = a.defined()?;
+    let default = a.get(0, "default").cloned().unwrap_or(Value::from(0.0));
+    Ok(as_f64(v).map(Value::from).unwrap_or(default))
+}
+
+fn f_join(_: &mut State, a: Args) -> Result<Value, Error> {
+    let v = a.defined()?;
+    let sep = a.string(0, "d", "");
+    let attr = a.opt_string(1, "attribute");
+    let mut out = String::new();
+    if let Ok(iter) = v.try_iter() {
+        for (i, item) in iter.enumerate() {
+            if i > 0 {
+                out.push_str(&sep);
+            }
+            let item = match &attr {
+                Some(at) => item.get_attr(at).unwrap_or_default(),
+                None => item,
+            };
+            pyrepr::py_str(&item, &mut out);
+        }
+    }
+    Ok(Value::from(out))
+}
+
+fn f_minmax(_: &mut State, a: Args, want_max: bool) -> Result<Value, Error> {
+    let v = a.defined()?;
+    let attr = a.opt_string(99, "attribute");
+    let case_sensitive = a.boolean(99, "case_sensitive", false);
+    let items: Vec<Value> = v.try_iter().map(|i| i.collect()).unwrap_or_default();
+    let key = |x: &Value| -> Value {
+        let x = match &attr {
+            Some(at) => x.get_attr(at).unwrap_or_default(),
+            None => x.clone(),
+        };
+        match (case_sensitive, x.as_str()) {
+            (false, Some(s)) => Value::from(s.to_lowercase()),
+            _ => x,
+        }
+    };
+    let mut best: Option<(Value, Value)> = None;
+    for it in items {
+        let k = key(&it);
+        let better = match &best {
+            None => true,
+            Some((bk, _)) => {
+                if want_max {
+                    k > *bk
+                } else {
+                    k < *bk
+                }
+            }
+        };
+        if better {
+            best = Some((k, it));
+        }
+    }
+    Ok(best.map(|(_, v)| v).unwrap_or(Value::UNDEFINED))
+}
+
+fn f_format(state: &mut State, a: Args) -> Result<Value, Error> {
+    let fmt = a.defined()?.clone();
+    let mut args = vec![fmt];
+    for p in &a.pos {
+        args.push(match p.kind() {
+            ValueKind::Number | ValueKind::String => p.clone(),
+            _ => Value::from(pyrepr::py_str_string(p)),
+        });
+    }
+    let f = Value::from_function(minijinja::filters::format);
+    f.call(state, &args)
+}
+
+fn f_mandatory(_: &mut State, a: Args) -> Result<Value, Error> {
+    if a.value.is_undefined() {
+        let msg = match a.opt_string(0, "msg") {
+            Some(m) => m,
+            None => {
+                let name = undefined_name(&a.value).unwrap_or_default();
+                format!("Mandatory variable '{name}' not defined.")
+            }
+        };
+        let name = undefined_name(&a.value).unwrap_or_default();
+        return Err(TemplateError::Undefined { name, message: msg }.into_mj());
+    }
+    Ok(a.value)
+}
+
+/// Best-effort name of an undefined value (from minijinja's origin tracking).
+fn undefined_name(v: &Value) -> Option<String> {
+    let e = undefined_error(v);
+    let d = e.detail()?;
+    super::undefined_expr(d)
+}
+
+fn f_combine(_: &mut State, a: Args) -> Result<Value, Error> {
+    let recursive = a.boolean(99, "recursive", false);
+    let list_merge = a.string(99, "list_merge", "replace");
+    if !["replace", "keep", "append", "prepend", "append_rp", "prepend_rp"]
+        .contains(&list_merge.as_str())
+    {
+        return Err(fail(format!(
+            "combine: 'list_merge' accepts only 'replace', 'keep', 'append', 'prepend', 'append_rp' or 'prepend_rp', got {list_merge}"
+        )));
+    }
+    let mut dicts = Vec::new();
+    let mut push = |j: Json| -> Result<(), Error> {
+        match j {
+            Json::Object(m) => dicts.push(m),
+            Json::Array(items) => {
+                for it in items {
+                    match it {
+                        Json::Object(m) => dicts.push(m),
+                        other => {
+                            return Err(fail(format!(
+                                "combine: failed to combine: {} is not a dictionary",
+                                pyrepr::json_type_name(&other)
+                            )))
+                        }
+                    }
+                }
+            }
+            other => {
+                return Err(fail(format!(
+                    "combine: failed to combine: {} is not a dictionary",
+                    pyrepr::json_type_name(&other)
+                )))
+            }
+        }
+        Ok(())
+    };
+    push(a.json()?)?;
+    for p in &a.pos {
+        push(value_to_json(p)?)?;
+    }
+    let mut acc = Map::new();
+    for d in dicts {
+        acc = merge_hash(acc, d, recursive, &list_merge);
+    }
+    Ok(json_to_value(&Json::Object(acc)))
+}
+
+/// Ansible's `merge_hash`.
+pub(crate) fn merge_hash(
+    mut x: Map<String, Json>,
+    y: Map<String, Json>,
+    recursive: bool,
+    list_merge: &str,
+) -> Map<String, Json> {
+    if x.is_empty() {
+        return y;
+    }
+    for (k, yv) in y {
+        let Some(xv) = x.get_mut(&k) else {
+            x.insert(k, yv);
+            continue;
+        };
+        match (xv, yv) {
+            (Json::Object(xm), Json::Object(ym)) if recursive => {
+                let taken = std::mem::take(xm);
+                *xm = merge_hash(taken, ym, recursive, list_merge);
+            }
+            (Json::Array(xl), Json::Array(yl)) => match list_merge {
+                "keep" => {}
+                "append" => xl.extend(yl),
+                "prepend" => {
+                    let old = std::mem::take(xl);
+                    *xl = yl;
+                    xl.extend(old);
+                }
+                "append_rp" => {
+                    xl.retain(|z| !yl.contains(z));
+                    xl.extend(yl);
+                }
+                "prepend_rp" => {
+                    let old: Vec<Json> = std::mem::take(xl)
+                        .into_iter()
+                        .filter(|z| !yl.contains(z))
+                        .collect();
+                    *xl = yl;
+                    xl.extend(old);
+                }
+                _ => *xl = yl,
+            },
+            (xv, yv) => *xv = yv,
+        }
+    }
+    x
+}
+
+fn f_dict2items(_: &mut State, a: Args) -> Result<Value, Error> {
+    let key_name = a.string(0, "key_name", "key");
+    let value_name = a.string(1, "value_name", "value");
+    match a.json()? {
+        Json::Object(m) => Ok(json_to_value(&Json::Array(
+            m.into_iter()
+                .map(|(k, v)| {
+                    let mut o = Map::new();
+                    o.insert(key_name.clone(), Json::String(k));
+                    o.insert(value_name.clone(), v);
+                    Json::Object(o)
+                })
+                .collect(),
+        ))),
+        other => Err(fail(format!(
+            "dict2items requires a dictionary, got {} instead.",
+            pyrepr::json_type_name(&other)
+        ))),
+    }
+}
+
+fn f_items2dict(_: &mut State, a: Args) -> Result<Value, Error> {
+    let key_name = a.string(0, "key_name", "key");
+    let value_name = a.string(1, "value_name", "value");
+    let Json::Array(items) = a.json()? else {
+        return Err(fail("items2dict requires a list"));
+    };
+    let mut m = Map::new();
+    for it in items {
+        let Json::Object(o) = &it else {
+            return Err(fail(format!(
+                "items2dict requires a list of dictionaries, got {}",
+                pyrepr::json_type_name(&it)
+            )));
+        };
+        let k = o.get(&key_name).ok_or_else(|| {
+            fail(format!(
+                "items2dict requires each dictionary to have a '{key_name}' key"
+            ))
+        })?;
+        let v = o.get(&value_name).ok_or_else(|| {
+            fail(format!(
+                "items2dict requires each dictionary to have a '{value_name}' key"
+            ))
+        })?;
+        m.insert(pyrepr::json_str(k), v.clone());
+    }
+    Ok(json_to_value(&Json::Object(m)))
+}
+
+fn f_from_yaml_all(_: &mut State, a: Args) -> Result<Value, Error> {
+    let s = a.input_str()?;
+    let mut docs = Vec::new();
+    // Split on document markers at line starts; each part parsed alone.
+    let mut cur = String::new();
+    let flush = |cur: &mut String, docs: &mut Vec<Json>| -> Result<(), Error> {
+        if !cur.trim().is_empty() {
+            let node = crate::yaml::parse_str(cur, std::path::Path::new("<from_yaml_all>"))
+                .map_err(|e| fail(format!("from_yaml_all: {e}")))?;
+            docs.push(node.map(|n| n.to_json()).unwrap_or(Json::Null));
+        }
+        cur.clear();
+        Ok(())
+    };
+    for line in s.lines() {
+        if line == "---" || line.starts_with("--- ") {
+            flush(&mut cur, &mut docs)?;
+            cur.push_str(line.trim_start_matches("---"));
+            cur.push('\n');
+        } else if line == "..." {
+            flush(&mut cur, &mut docs)?;
+        } else {
+            cur.push_str(line);
+            cur.push('\n');
+        }
+    }
+    flush(&mut cur, &mut docs)?;
+    Ok(json_to_value(&Json::Array(docs)))
+}
+
+fn f_json_query(_: &mut State, a: Args) -> Result<Value, Error> {
+    let data = a.json()?;
+    let expr = a.string(0, "expr", "");
+    let compiled =
+        jmespath::compile(&expr).map_err(|e| fail(format!("JMESPathError in json_query filter plugin:\n{e}")))?;
+    let res = compiled
+        .search(data)
+        .map_err(|e| fail(format!("JMESPathError in json_query filter plugin:\n{e}")))?;
+    let j = serde_json::to_value(&*res).map_err(|e| fail(e.to_string()))?;
+    Ok(json_to_value(&j))
+}
+
+/// Compile a Python-syntax regex with Ansible's flags.
+pub(crate) fn py_regex(pat: &str, ignorecase: bool, multiline: bool) -> Result<regex::Regex, Error> {
+    // Python-only syntax: (?P=name) backrefs are unsupported; \Z → \z.
+    let pat = pat.replace("\\Z", "\\z");
+    regex::RegexBuilder::new(&pat)
+        .case_insensitive(ignorecase)
+        .multi_line(multiline)
+        .build()
+        .map_err(|e| fail(format!("invalid regular expression {pat:?}: {e}")))
+}
+
+/// Translate a Python replacement string (`\1`, `\g<name>`, `\n`) to Rust's.
+pub(crate) fn py_replacement(rep: &str) -> String {
+    let mut out = String::new();
+    let mut chars = rep.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '$' => out.push_str("$$"),
+            '\\' => match chars.peek().copied() {
+                Some(d) if d.is_ascii_digit() => {
+                    let mut num = String::new();
+                    while let Some(d) = chars.peek().copied().filter(|d| d.is_ascii_digit()) {
+                        if num.len() == 2 {
+                            break;
+                        }
+                        num.push(d);
+                        chars.next();
+                    }
+                    out.push_str(&format!("${{{num}}}"));
+                }
+                Some('g') => {
+                    chars.next();
+                    if chars.peek() == Some(&'<') {
+                        chars.next();
+                        let name: String = chars.by_ref().take_while(|c| *c != '>').collect();
+                        out.push_str(&format!("${{{name}}}"));
+                    } else {
+                        out.push_str("\\g");
+                    }
+                }
+                Some('n') => {
+                    chars.next();
+                    out.push('\n');
+                }
+                Some('t') => {
+                    chars.next();
+                    out.push('\t');
+                }
+                Some('r') => {
+                    chars.next();
+                    out.push('\r');
+                }
+                Some('\\') => {
+                    chars.next();
+                    out.push('\\');
+                }
+                _ => out.push('\\'),
+            },
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn f_regex_replace(_: &mut State, a: Args) -> Result<Value, Error> {
+    let s = a.input_str()?;
+    let pat = a.string(0, "pattern", "");
+    let rep = a.string(1, "replacement", "");
+    let re = py_regex(
+        &pat,
+        a.boolean(2, "ignorecase", false),
+        a.boolean(3, "multiline", false),
+    )?;
+    let count = a.int(4, "count").unwrap_or(0).max(0) as usize;
+    let mandatory = a.int(5, "mandatory_count").unwrap_or(0).max(0) as usize;
+    if mandatory > 0 {
+        let n = re.find_iter(&s).count();
+        if n != mandatory {
+            return Err(fail(format!(
+                "'{pat}' should match {mandatory} times, but matches {n} times in '{s}'"
+            )));
+        }
+    }
+    let rep = py_replacement(&rep);
+    Ok(Value::from(re.replacen(&s, count, rep.as_str()).into_owned()))
+}
+
+fn f_regex_search(_: &mut State, a: Args) -> Result<Value, Error> {
+    let s = a.input_str()?;
+    let pat = a.string(0, "regex", "");
+    let re = py_regex(
+        &pat,
+        a.boolean(99, "ignorecase", false),
+        a.boolean(99, "multiline", false),
+    )?;
+    let groups: Vec<String> = a.pos.iter().skip(1).map(pyrepr::py_str_string).collect();
+    let Some(caps) = re.captures(&s) else {
+        return Ok(Value::from(()));
+    };
+    if groups.is_empty() {
+        return Ok(Value::from(caps.get(0).map(|m| m.as_str()).unwrap_or("")));
+    }
+    let mut out = Vec::new();
+    for g in groups {
+        let m = if let Some(num) = g.strip_prefix('\\') {
+            num.parse::<usize>().ok().and_then(|i| caps.get(i))
+        } else if let Some(name) = g.strip_prefix("\\g<").and_then(|x| x.strip_suffix('>')) {
+            caps.name(name)
+        } else {
+            return Err(fail(format!("Unknown argument: {g}")));
+        };
+        out.push(m.map(|m| Value::from(m.as_str())).unwrap_or(Value::from(())));
+    }
+    Ok(Value::from(out))
+}
+
+fn f_regex_findall(_: &mut State, a: Args) -> Result<Value, Error> {
+    let s = a.input_str()?;
+    let pat = a.string(0, "regex", "");
+    let re = py_regex(
+        &pat,
+        a.boolean(2, "ignorecase", false),
+        a.boolean(1, "multiline", false),
+    )?;
+    let ngroups = re.captures_len() - 1;
+    let mut out = Vec::new();
+    for caps in re.captures_iter(&s) {
+        let g = |i: usize| Value::from(caps.get(i).map(|m| m.as_str()).unwrap_or(""));
+        out.push(match ngroups {
+            0 => g(0),
+            1 => g(1),
+            n => Value::from((1..=n).map(g).collect::<Vec<_>>()),
+        });
+    }
+    Ok(Value::from(out))
+}
+
+/// Python's `re.escape` (3.7+): escape everything but `[A-Za-z0-9_]`.
+fn py_re_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' || !c.is_ascii() {
+            out.push(c);
+        } else {
+            match c {
+                '\n' => out.push_str("\\\n"),
+                c if "()[]{}?*+-|^$\\.&~# \t\r\x0b\x0c".contains(c) => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                c => out.push(c),
+            }
+        }
+    }
+    out
+}
+
+/// Python's `shlex.quote`.
+pub(crate) fn shell_quote(s: &str) -> String {
+    if s.is_empty() {
+        return "''".into();
+    }
+    if s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c))
+    {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\"'\"'"))
+}
+
+fn py_dirname(s: &str) -> String {
+    match s.rfind('/') {
+        None => String::new(),
+        Some(i) => {
+            let head = &s[..=i];
+            let trimmed = head.trim_end_matches('/');
+            if trimmed.is_empty() {
+                head.to_string()
+            } else {
+                trimmed.to_string()
+            }
+        }
+    }
+}
+
+pub(crate) fn expanduser(s: &str) -> String {
+    if s == "~" || s.starts_with("~/") {
+        if let Ok(home) = std::env::var("HOME") {
+            return format!("{home}{}", &s[1..]);
+        }
+    }
+    s.to_string()
+}
+
+fn normpath(s: &str) -> String {
+    let abs = s.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for p in s.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else if !abs {
+                    parts.push("..");
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    let body = parts.join("/");
+    if abs {
+        format!("/{body}")
+    } else if body.is_empty() {
+        ".".into()
+    } else {
+        body
+    }
+}
+
+pub(crate) fn flatten(list: &[Json], levels: Option<i64>, skip_nulls: bool) -> Vec<Json> {
+    let mut ret = Vec::new();
+    for el in list {
+        match el {
+            Json::Null if skip_nulls => {}
+            Json::String(s) if skip_nulls && (s == "None" || s == "null") => {}
+            Json::Array(inner) => match levels {
+                None => ret.extend(flatten(inner, None, skip_nulls)),
+                Some(l) if l >= 1 => ret.extend(flatten(inner, Some(l - 1), skip_nulls)),
+                _ => ret.push(el.clone()),
+            },
+            other => ret.push(other.clone()),
+        }
+    }
+    ret
+}
+
+fn unique_json(items: impl IntoIterator<Item = Json>) -> Vec<Json> {
+    let mut out: Vec<Json> = Vec::new();
+    for it in items {
+        if !out.contains(&it) {
+            out.push(it);
+        }
+    }
+    out
+}
+
+fn as_list(j: Json) -> Vec<Json> {
+    match j {
+        Json::Array(l) => l,
+        Json::Object(m) => m.into_iter().map(|(k, _)| Json::String(k)).collect(),
+        Json::String(s) => s.chars().map(|c| Json::String(c.to_string())).collect(),
+        other => vec![other],
+    }
+}
+
+fn set_op(a: Args, op: &str) -> Result<Value, Error> {
+    let x = as_list(a.json()?);
+    let y = as_list(
+        a.get(0, "b")
+            .map(value_to_json)
+            .transpose()?
+            .unwrap_or(Json::Array(vec![])),
+    );
+    let res = match op {
+        "union" => unique_json(x.into_iter().chain(y)),
+        "intersect" => unique_json(x.into_iter().filter(|i| y.contains(i))),
+        "difference" => unique_json(x.into_iter().filter(|i| !y.contains(i))),
+        _ => {
+            let isect: Vec<Json> = x.iter().filter(|i| y.contains(i)).cloned().collect();
+            unique_json(x.into_iter().chain(y))
+                .into_iter()
+                .filter(|i| !isect.contains(i))
+                .collect()
+        }
+    };
+    Ok(json_to_value(&Json::Array(res)))
+}
+
+fn f_zip(a: Args, longest: bool) -> Result<Value, Error> {
+    let mut lists = vec![as_list(a.json()?)];
+    for p in &a.pos {
+        lists.push(as_list(value_to_json(p)?));
+    }
+    let fill = a
+        .kw
+        .get("fillvalue")
+        .map(value_to_json)
+        .transpose()?
+        .unwrap_or(Json::Null);
+    let n = if longest {
+        lists.iter().map(|l| l.len()).max().unwrap_or(0)
+    } else {
+        lists.iter().map(|l| l.len()).min().unwrap_or(0)
+    };
+    let out: Vec<Json> = (0..n)
+        .map(|i| {
+            Json::Array(
+                lists
+                    .iter()
+                    .map(|l| l.get(i).cloned().unwrap_or_else(|| fill.clone()))
+                    .collect(),
+            )
+        })
+        .collect();
+    Ok(json_to_value(&Json::Array(out)))
+}
+
+fn f_product(_: &mut State, a: Args) -> Result<Value, Error> {
+    let mut lists = vec![as_list(a.json()?)];
+    for p in &a.pos {
+        lists.push(as_list(value_to_json(p)?));
+    }
+    let repeat = a.kw.get("repeat").and_then(as_int).unwrap_or(1).max(0) as usize;
+    let pools: Vec<Vec<Json>> = (0..repeat).flat_map(|_| lists.clone()).collect();
+    let mut result: Vec<Vec<Json>> = vec![vec![]];
+    for pool in pools {
+        let mut next = Vec::new();
+        for r in &result {
+            for item in &pool {
+                let mut n = r.clone();
+                n.push(item.clone());
+                next.push(n);
+            }
+        }
+        result = next;
+    }
+    Ok(json_to_value(&Json::Array(
+        result.into_iter().map(Json::Array).collect(),
+    )))
+}
+
+fn f_permutations(_: &mut State, a: Args) -> Result<Value, Error> {
+    let items = as_list(a.json()?);
+    let r = a.int(0, "r").map(|r| r.max(0) as usize).unwrap_or(items.len());
+    let mut out = Vec::new();
+    fn rec(items: &[Json], r: usize, used: &mut Vec<bool>, cur: &mut Vec<Json>, out: &mut Vec<Json>) {
+        if cur.len() == r {
+            out.push(Json::Array(cur.clone()));
+            return;
+        }
+        for i in 0..items.len() {
+            if !used[i] {
+                used[i] = true;
+                cur.push(items[i].clone());
+                rec(items, r, used, cur, out);
+                cur.pop();
+                used[i] = false;
+            }
+        }
+    }
+    if r <= items.len() {
+        rec(&items, r, &mut vec![false; items.len()], &mut Vec::new(), &mut out);
+    }
+    Ok(json_to_value(&Json::Array(out)))
+}
+
+fn f_combinations(_: &mut State, a: Args) -> Result<Value, Error> {
+    let items = as_list(a.json()?);
+    let r = a.int(0, "r").unwrap_or(0).max(0) as usize;
+    let mut out = Vec::new();
+    fn rec(items: &[Json], start: usize, r: usize, cur: &mut Vec<Json>, out: &mut Vec<Json>) {
+        if cur.len() == r {
+            out.push(Json::Array(cur.clone()));
+            return;
+        }
+        for i in start..items.len() {
+            cur.push(items[i].clone());
+            rec(items, i + 1, r, cur, out);
+            cur.pop();
+        }
+    }
+    rec(&items, 0, r, &mut Vec::new(), &mut out);
+    Ok(json_to_value(&Json::Array(out)))
+}
+
+fn f_comment(_: &mut State, a: Args) -> Result<Value, Error> {
+    let text = a.input_str()?;
+    let style = a.string(0, "style", "plain");
+    let (beginning, decoration, end) = match style.as_str() {
+        "plain" => ("", "# ", ""),
+        "erlang" => ("", "% ", ""),
+        "c" => ("", "// ", ""),
+        "cblock" => ("/*", " * ", " */"),
+        "xml" => ("<!--", " - ", "-->"),
+        other => return Err(fail(format!("comment: unknown style {other}"))),
+    };
+    let prepostfix = a.string(99, "decoration", decoration);
+    let newline = a.string(99, "newline", "\n");
+    let beginning = a.string(99, "beginning", beginning);
+    let prefix = a.string(99, "prefix", prepostfix.trim_end());
+    let prefix_count = a.kw.get("prefix_count").and_then(as_int).unwrap_or(1).max(0) as usize;
+    let decoration = a.string(99, "decoration", decoration);
+    let postfix = a.string(99, "postfix", prepostfix.trim_end());
+    let postfix_count = a.kw.get("postfix_count").and_then(as_int).unwrap_or(1).max(0) as usize;
+    let end = a.string(99, "end", end);
+
+    let mut out = String::new();
+    if !beginning.is_empty() {
+        out.push_str(&beginning);
+        out.push_str(&newline);
+    }
+    if !prefix.is_empty() {
+        if prefix != newline {
+            out.push_str(&format!("{prefix}{newline}").repeat(prefix_count));
+        } else {
+            out.push_str(&newline.repeat(prefix_count));
+        }
+    }
+    let body = format!(
+        "{decoration}{}",
+        text.replace(&newline, &format!("{newline}{decoration}"))
+    )
+    .replace(
+        &format!("{decoration}{newline}"),
+        &format!("{}{newline}", decoration.trim_end()),
+    );
+    out.push_str(&body);
+    for _ in 0..postfix_count {
+        out.push_str(&newline);
+        out.push_str(&postfix);
+    }
+    if !end.is_empty() {
+        out.push_str(&newline);
+        out.push_str(&end);
+    }
+    Ok(Value::from(out))
+}
+
+fn f_random(_: &mut State, a: Args) -> Result<Value, Error> {
+    let v = a.defined()?;
+    let r = super::crypt::random_u64();
+    if v.kind() == ValueKind::Number {
+        let end = as_int(v).unwrap_or(0);
+        let start = a.int(0, "start").unwrap_or(0);
+        let step = a.int(1, "step").unwrap_or(1).max(1);
+        let n = (end - start + step - 1) / step;
+        if n <= 0 {
+            return Err(fail("random: empty range"));
+        }
+        return Ok(Value::from(start + (r % n as u64) as i64 * step));
+    }
+    let items: Vec<Value> = v.try_iter().map(|i| i.collect()).unwrap_or_default();
+    if items.is_empty() {
+        return Err(fail("random: empty sequence"));
+    }
+    Ok(items[(r % items.len() as u64) as usize].clone())
+}
+
+fn f_subelements(_: &mut State, a: Args) -> Result<Value, Error> {
+    let data = a.json()?;
+    let path = a.string(0, "subelements", "");
+    let skip_missing = match a.get(1, "skip_missing") {
+        Some(v) if v.kind() == ValueKind::Map => v
+            .get_attr("skip_missing")
+            .map(|x| to_bool(&x))
+            .unwrap_or(false),
+        Some(v) => to_bool(v),
+        None => false,
+    };
+    let items = match data {
+        Json::Array(l) => l,
+        Json::Object(m) => m.into_iter().map(|(_, v)| v).collect(),
+        _ => return Err(fail("subelements: obj must be a list of dicts or a nested dict")),
+    };
+    let mut out = Vec::new();
+    for it in items {
+        let mut cur = Some(&it);
+        for part in path.split('.') {
+            cur = cur.and_then(|c| c.get(part));
+        }
+        match cur {
+            Some(Json::Array(sub)) => {
+                for s in sub {
+                    out.push(Json::Array(vec![it.clone(), s.clone()]));
+                }
+            }
+            Some(_) => {
+                return Err(fail(format!(
+                    "the key {path} should point to a list"
+                )))
+            }
+            None if skip_missing => {}
+            None => {
+                return Err(fail(format!(
+                    "could not find '{path}' key in iterated item"
+                )))
+            }
+        }
+    }
+    Ok(json_to_value(&Json::Array(out)))
+}
+
+fn human_to_bytes(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let idx = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(idx);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("human_to_bytes() can't interpret following string: {s}"))?;
+    let unit = unit.trim();
+    let bits = unit.len() > 1 && unit.ends_with('b');
+    let p = match unit.chars().next().map(|c| c.to_ascii_uppercase()) {
+        None | Some('B') => 0,
+        Some('K') => 1,
+        Some('M') => 2,
+        Some('G') => 3,
+        Some('T') => 4,
+        Some('P') => 5,
+        Some('E') => 6,
+        Some('Z') => 7,
+        Some('Y') => 8,
+        _ => return Err(format!("human_to_bytes() can't interpret following string: {s}")),
+    };
+    let mut v = n * 1024f64.powi(p);
+    if bits {
+        v /= 8.0;
+    }
+    Ok(v.round() as i64)
+}
+
+fn human_readable(x: f64, isbits: bool) -> String {
+    let units = ["", "K", "M", "G", "T", "P", "E", "Z", "Y"];
+    let mut i = 0;
+    let mut v = x;
+    while v.abs() >= 1024.0 && i < units.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    let suffix = if isbits { "b" } else { "B" };
+    let unit = if i == 0 {
+        suffix.to_string()
+    } else {
+        format!("{}{}", units[i], suffix)
+    };
+    format!("{v:.2} {unit}")
+}
+
+pub(crate) fn strftime(fmt: &str, secs: Option<f64>) -> String {
+    let t = secs.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0)
+    });
+    let days = (t / 86400.0).floor() as i64;
+    let rem = t as i64 - days * 86400;
+    let (h, mi, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    // civil from days (Howard Hinnant)
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    let mut out = String::new();
+    let mut it = fmt.chars();
+    while let Some(c) = it.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('Y') => out.push_str(&format!("{y:04}")),
+            Some('m') => out.push_str(&format!("{m:02}")),
+            Some('d') => out.push_str(&format!("{d:02}")),
+            Some('H') => out.push_str(&format!("{h:02}")),
+            Some('M') => out.push_str(&format!("{mi:02}")),
+            Some('S') => out.push_str(&format!("{s:02}")),
+            Some('s') => out.push_str(&format!("{}", t as i64)),
+            Some('%') => out.push('%'),
+            Some(o) => {
+                out.push('%');
+                out.push(o);
+            }
+            None => out.push('%'),
+        }
+    }
+    out
+}
+
+/// `urllib.parse.urlsplit` as a dict (Ansible's `urlsplit` filter).
+fn urlsplit(s: &str) -> Map<String, Json> {
+    let mut rest = s;
+    let mut scheme = "";
+    if let Some(i) = rest.find(':') {
+        let cand = &rest[..i];
+        if !cand.is_empty()
+            && cand.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && cand
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        {
+            scheme = cand;
+            rest = &rest[i + 1..];
+        }
+    }
+    let mut netloc = "";
+    if let Some(r) = rest.strip_prefix("//") {
+        let end = r.find(['/', '?', '#']).unwrap_or(r.len());
+        netloc = &r[..end];
+        rest = &r[end..];
+    }
+    let (rest, fragment) = match rest.split_once('#') {
+        Some((a, b)) => (a, b),
+        None => (rest, ""),
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((a, b)) => (a, b),
+        None => (rest, ""),
+    };
+    let (userinfo, hostport) = match netloc.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, netloc),
+    };
+    let (username, password) = match userinfo {
+        Some(u) => match u.split_once(':') {
+            Some((a, b)) => (Json::String(a.into()), Json::String(b.into())),
+            None => (Json::String(u.into()), Json::Null),
+        },
+        None => (Json::Null, Json::Null),
+    };
+    let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
+        match h.split_once(']') {
+            Some((h, p)) => (h.to_string(), p.strip_prefix(':').unwrap_or("")),
+            None => (h.to_string(), ""),
+        }
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), p),
+            None => (hostport.to_string(), ""),
+        }
+    };
+    let mut m = Map::new();
+    m.insert("fragment".into(), Json::String(fragment.into()));
+    m.insert(
+        "hostname".into(),
+        if host.is_empty() {
+            Json::Null
+        } else {
+            Json::String(host.to_lowercase())
+        },
+    );
+    m.insert("netloc".into(), Json::String(netloc.into()));
+    m.insert("password".into(), password);
+    m.insert("path".into(), Json::String(path.into()));
+    m.insert(
+        "port".into(),
+        port.parse::<u16>().map(Json::from).unwrap_or(Json::Null),
+    );
+    m.insert("query".into(), Json::String(query.into()));
+    m.insert("scheme".into(), Json::String(scheme.to_lowercase()));
+    m.insert("username".into(), username);
+    m
+}
+
+/// `json.dumps` with Python's default separators and float spelling.
+pub(crate) fn py_json(j: &Json, indent: Option<usize>, sort_keys: bool, ensure_ascii: bool) -> String {
+    let mut out = String::new();
+    write_json(j, indent, sort_keys, ensure_ascii, 0, &mut out);
+    out
+}
+
+fn write_json_str(s: &str, ascii: bool, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if ascii && !c.is_ascii() => {
+                let mut buf = [0u16; 2];
+                for u in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{:04x}", u));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn write_json(j: &Json, indent: Option<usize>, sort: bool, ascii: bool, level: usize, out: &mut String) {
+    let nl = |out: &mut String, level: usize| {
+        if let Some(n) = indent {
+            out.push('\n');
+            out.push_str(&" ".repeat(n * level));
+        }
+    };
+    let item_sep = if indent.is_some() { "," } else { ", " };
+    match j {
+        Json::Null => out.push_str("null"),
+        Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Json::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
+                let s = pyrepr::py_float(f);
+                out.push_str(match s.as_str() {
+                    "nan" => "NaN",
+                    "inf" => "Infinity",
+                    "-inf" => "-Infinity",
+                    s => s,
+                });
+            } else {
+                out.push_str(&n.to_string());
+            }
+        }
+        Json::String(s) => write_json_str(s, ascii, out),
+        Json::Array(a) => {
+            if a.is_empty() {
+                out.push_str("[]");
+                return;
+            }
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(item_sep);
+                }
+                nl(out, level + 1);
+                write_json(x, indent, sort, ascii, level + 1, out);
+            }
+            nl(out, level);
+            out.push(']');
+        }
+        Json::Object(m) => {
+            if m.is_empty() {
+                out.push_str("{}");
+                return;
+            }
+            out.push('{');
+            let mut entries: Vec<(&String, &Json)> = m.iter().collect();
+            if sort {
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+            }
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push_str(item_sep);
+                }
+                nl(out, level + 1);
+                write_json_str(k, ascii, out);
+                out.push_str(": ");
+                write_json(v, indent, sort, ascii, level + 1, out);
+            }
+            nl(out, level);
+            out.push('}');
+        }
+    }
+}
