@@ -200,7 +200,15 @@ mod tests {
             text: t.into(),
             count: c,
         };
-        let cases: Vec<(&str, &str, &str, Option<&str>, Option<&str>, Outcome)> = vec![
+        type Case<'a> = (
+            &'a str,
+            &'a str,
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            Outcome,
+        );
+        let cases: Vec<Case> = vec![
             (
                 "a1\nb2\na3\n",
                 "^a(\\d)$",
