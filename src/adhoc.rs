@@ -147,6 +147,7 @@ async fn run_host(
         check_mode: check,
         diff: false,
         env: Vec::new(),
+        search_paths: Vec::new(),
     };
     let status = match module.run(&ctx, args).await {
         Ok(r) => {

@@ -113,6 +113,7 @@ impl Engine {
             check_mode: ht.check,
             diff: ht.diff,
             env: ht.env.clone(),
+            search_paths: self.search_paths(ht),
         };
         match module.run(&mctx, args).await {
             Ok(r) => ActionOut::ok(r),
@@ -517,11 +518,27 @@ impl Engine {
             check_mode: ht.check,
             diff: ht.diff,
             env: ht.env.clone(),
+            search_paths: self.search_paths(ht),
         };
         match copy.run(&mctx, &copy_args).await {
             Ok(r) => ActionOut::ok(r),
             Err(e) => unreachable(e.to_string()),
         }
+    }
+}
+
+impl Engine {
+    /// Where a task's relative `src` files are looked for: beside the file the
+    /// task was written in, then the playbook's directory (each also `files/`).
+    fn search_paths(&self, ht: &HostTask<'_>) -> Vec<std::path::PathBuf> {
+        let mut v = Vec::new();
+        if let Some(d) = ht.next.task.file.parent() {
+            v.push(d.to_path_buf());
+        }
+        if !v.contains(&ht.pctx.dir) {
+            v.push(ht.pctx.dir.clone());
+        }
+        v
     }
 }
 

@@ -375,7 +375,7 @@ pub fn shell_glob(p: &str) -> String {
 }
 
 /// A value no command can guess, to mark our own check results on stdout.
-fn nonce() -> String {
+pub(crate) fn nonce() -> String {
     use std::collections::hash_map::RandomState;
     use std::hash::{BuildHasher, Hasher};
     let mut h = RandomState::new().build_hasher();

@@ -4,9 +4,19 @@
 //!
 //! One table ([`REGISTRY`]) maps every accepted name (short and FQCN) to a module.
 
+pub mod blockinfile;
 pub mod command;
+pub mod copy;
+pub mod file;
+pub mod fs;
+pub mod ini_file;
+pub mod lineinfile;
+pub mod mode;
 pub mod ping;
 pub mod raw;
+pub mod replace;
+pub mod stat;
+pub mod textedit;
 
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
@@ -25,6 +35,9 @@ pub struct ModuleCtx<'a> {
     pub diff: bool,
     /// The task's `environment:`.
     pub env: Vec<(String, String)>,
+    /// Control-side directories where `copy src=` relative paths are looked
+    /// up (each as `dir/files/src`, then `dir/src`); empty means the cwd.
+    pub search_paths: Vec<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +46,13 @@ pub enum ModuleId {
     Shell,
     Raw,
     Ping,
+    Copy,
+    File,
+    Stat,
+    Lineinfile,
+    Blockinfile,
+    Replace,
+    IniFile,
 }
 
 /// Every accepted module name, short and fully qualified.
@@ -49,6 +69,27 @@ pub const REGISTRY: &[(&str, ModuleId)] = &[
     ("ping", ModuleId::Ping),
     ("ansible.builtin.ping", ModuleId::Ping),
     ("ansible.legacy.ping", ModuleId::Ping),
+    ("copy", ModuleId::Copy),
+    ("ansible.builtin.copy", ModuleId::Copy),
+    ("ansible.legacy.copy", ModuleId::Copy),
+    ("file", ModuleId::File),
+    ("ansible.builtin.file", ModuleId::File),
+    ("ansible.legacy.file", ModuleId::File),
+    ("stat", ModuleId::Stat),
+    ("ansible.builtin.stat", ModuleId::Stat),
+    ("ansible.legacy.stat", ModuleId::Stat),
+    ("lineinfile", ModuleId::Lineinfile),
+    ("ansible.builtin.lineinfile", ModuleId::Lineinfile),
+    ("ansible.legacy.lineinfile", ModuleId::Lineinfile),
+    ("blockinfile", ModuleId::Blockinfile),
+    ("ansible.builtin.blockinfile", ModuleId::Blockinfile),
+    ("ansible.legacy.blockinfile", ModuleId::Blockinfile),
+    ("replace", ModuleId::Replace),
+    ("ansible.builtin.replace", ModuleId::Replace),
+    ("ansible.legacy.replace", ModuleId::Replace),
+    // Not in ansible-core: the short name is routed to community.general.
+    ("ini_file", ModuleId::IniFile),
+    ("community.general.ini_file", ModuleId::IniFile),
 ];
 
 impl ModuleId {
@@ -75,6 +116,13 @@ impl ModuleId {
             ModuleId::Shell => command::run(ctx, args, true).await,
             ModuleId::Raw => raw::run(ctx, args).await,
             ModuleId::Ping => ping::run(ctx, args).await,
+            ModuleId::Copy => copy::run(ctx, args).await,
+            ModuleId::File => file::run(ctx, args).await,
+            ModuleId::Stat => stat::run(ctx, args).await,
+            ModuleId::Lineinfile => lineinfile::run(ctx, args).await,
+            ModuleId::Blockinfile => blockinfile::run(ctx, args).await,
+            ModuleId::Replace => replace::run(ctx, args).await,
+            ModuleId::IniFile => ini_file::run(ctx, args).await,
         }
     }
 }

@@ -1,0 +1,153 @@
+//! `stat`: a file's metadata in Ansible's `stat` dict, one exec (`stat -c`,
+//! `sha1sum` or another coreutils digest, `readlink`). Never changes anything.
+
+use serde_json::{Map, Value};
+
+use super::fs::{self, path_expr};
+use super::mode::octal4;
+use super::{arg_bool, arg_str, check_args, failed, Args, ModResult, ModuleCtx};
+use crate::connection::ConnError;
+
+const KNOWN: &[&str] = &[
+    "path",
+    "dest",
+    "name",
+    "follow",
+    "get_checksum",
+    "checksum_algorithm",
+    "checksum",
+    "checksum_algo",
+    "get_md5",
+    "get_mime",
+    "mime",
+    "mime_type",
+    "mime-type",
+    "get_attributes",
+    "attr",
+    "attributes",
+];
+
+pub async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModResult, ConnError> {
+    if let Err(r) = check_args("stat", args, KNOWN) {
+        return Ok(r);
+    }
+    let plan = || -> Result<(String, bool, bool, &'static str), ModResult> {
+        let path = arg_str(args, "path")
+            .or_else(|| arg_str(args, "dest"))
+            .or_else(|| arg_str(args, "name"))
+            .ok_or_else(|| failed("missing required arguments: path"))?;
+        let follow = arg_bool(args, "follow", false)?;
+        let get_checksum = arg_bool(args, "get_checksum", true)?;
+        let algo = arg_str(args, "checksum_algorithm")
+            .or_else(|| arg_str(args, "checksum"))
+            .or_else(|| arg_str(args, "checksum_algo"))
+            .unwrap_or_else(|| "sha1".into());
+        let tool = match algo.as_str() {
+            "sha1" => "sha1sum",
+            "md5" => "md5sum",
+            "sha224" => "sha224sum",
+            "sha256" => "sha256sum",
+            "sha384" => "sha384sum",
+            "sha512" => "sha512sum",
+            other => {
+                return Err(failed(format!(
+                    "value of checksum_algorithm must be one of: md5, sha1, sha224, sha256, sha384, sha512, got: {other}"
+                )))
+            }
+        };
+        Ok((path, follow, get_checksum, tool))
+    };
+    let (path, follow, get_checksum, tool) = match plan() {
+        Ok(p) => p,
+        Err(r) => return Ok(r),
+    };
+    let nonce = super::command::nonce();
+    let mut s = fs::header(&nonce, true);
+    s.push_str(&format!("P={}\n", path_expr(&path)));
+    s.push_str(&format!(
+        "ferry_st \"$P\" {}\nferry_report \"\"\n",
+        if follow { "-L" } else { "" }
+    ));
+    s.push_str("if [ \"$fs_ex\" = 1 ]; then\n");
+    s.push_str("  [ -r \"$P\" ] && echo readable=1; [ -w \"$P\" ] && echo writeable=1; [ -x \"$P\" ] && echo executable=1\n");
+    s.push_str("  if [ -L \"$P\" ]; then ferry_kv lnk_target \"$(readlink -- \"$P\")\"; ferry_kv lnk_source \"$(readlink -f -- \"$P\")\"; fi\n");
+    if get_checksum {
+        s.push_str(&format!(
+            "  if ferry_isreg && [ -r \"$P\" ]; then c=$({tool} < \"$P\" 2>/dev/null) && echo \"checksum=${{c%% *}}\"; fi\n"
+        ));
+    }
+    s.push_str("fi\nexit 0\n");
+    let rep = match fs::run_script(ctx, &nonce, s, None).await? {
+        Ok(r) => r,
+        Err(r) => return Ok(r),
+    };
+    Ok(result(&path, &rep, follow))
+}
+
+fn result(path: &str, rep: &fs::Report, follow: bool) -> ModResult {
+    let st = rep.stat("");
+    let mut d = Map::new();
+    if !st.exists {
+        d.insert("exists".into(), Value::Bool(false));
+    } else {
+        let b = |v: bool| Value::Bool(v);
+        let fmt = st.fmt();
+        let m = st.perm();
+        d.insert("exists".into(), b(true));
+        d.insert("path".into(), Value::String(path.to_string()));
+        d.insert("mode".into(), Value::String(octal4(m)));
+        d.insert("isdir".into(), b(fmt == 0o040000));
+        d.insert("ischr".into(), b(fmt == 0o020000));
+        d.insert("isblk".into(), b(fmt == 0o060000));
+        d.insert("isreg".into(), b(fmt == 0o100000));
+        d.insert("isfifo".into(), b(fmt == 0o010000));
+        d.insert("islnk".into(), b(fmt == 0o120000));
+        d.insert("issock".into(), b(fmt == 0o140000));
+        d.insert("uid".into(), Value::from(st.uid));
+        d.insert("gid".into(), Value::from(st.gid));
+        d.insert("size".into(), Value::from(st.size));
+        d.insert("inode".into(), Value::from(st.ino));
+        d.insert("dev".into(), Value::from(st.dev));
+        d.insert("nlink".into(), Value::from(st.nlink));
+        d.insert("atime".into(), Value::from(st.atime as f64));
+        d.insert("mtime".into(), Value::from(st.mtime as f64));
+        d.insert("ctime".into(), Value::from(st.ctime as f64));
+        for (k, bit) in [
+            ("wusr", 0o200),
+            ("rusr", 0o400),
+            ("xusr", 0o100),
+            ("wgrp", 0o020),
+            ("rgrp", 0o040),
+            ("xgrp", 0o010),
+            ("woth", 0o002),
+            ("roth", 0o004),
+            ("xoth", 0o001),
+            ("isuid", 0o4000),
+            ("isgid", 0o2000),
+        ] {
+            d.insert(k.into(), b(m & bit != 0));
+        }
+        d.insert("blocks".into(), Value::from(st.blocks));
+        d.insert("block_size".into(), Value::from(st.bsize));
+        d.insert("pw_name".into(), Value::String(st.user.clone()));
+        d.insert("gr_name".into(), Value::String(st.group.clone()));
+        if let Some(c) = rep.get("checksum") {
+            d.insert("checksum".into(), Value::String(c.to_string()));
+        }
+        if !follow && st.is_link() {
+            if let Some(t) = rep.get("lnk_target") {
+                d.insert("lnk_target".into(), Value::String(t.to_string()));
+            }
+            if let Some(t) = rep.get("lnk_source") {
+                d.insert("lnk_source".into(), Value::String(t.to_string()));
+            }
+        }
+        d.insert("readable".into(), b(rep.flag("readable")));
+        d.insert("writeable".into(), b(rep.flag("writeable")));
+        d.insert("executable".into(), b(rep.flag("executable")));
+    }
+    let mut r = ModResult::new();
+    r.insert("changed".into(), Value::Bool(false));
+    r.insert("stat".into(), Value::Object(d));
+    r
+}
