@@ -93,6 +93,30 @@ pub struct PlaybookArgs {
     pub playbooks: Vec<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
+    /// Show what changes in files (with --check: what would change).
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+    /// Only run plays and tasks tagged with these (comma-separated, repeatable).
+    #[arg(short = 't', long = "tags")]
+    pub tags: Vec<String>,
+    /// Skip plays and tasks tagged with these.
+    #[arg(long = "skip-tags")]
+    pub skip_tags: Vec<String>,
+    /// List the hosts each play would run on, and exit.
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
+    /// List the tasks each play would run, and exit.
+    #[arg(long = "list-tasks")]
+    pub list_tasks: bool,
+    /// List the tags, and exit.
+    #[arg(long = "list-tags")]
+    pub list_tags: bool,
+    /// Parse the playbook and exit.
+    #[arg(long = "syntax-check")]
+    pub syntax_check: bool,
+    /// Start at the task with this name.
+    #[arg(long = "start-at-task")]
+    pub start_at_task: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -151,13 +175,11 @@ fn run(cli: Cli) -> Result<i32, Error> {
             };
             runtime()?.block_on(crate::adhoc::run(&inv, opts))
         }
-        Command::Playbook(_) => Err(Error::Other(
-            "ferry playbook is not implemented yet (tracked by the playbook-engine issue)".into(),
-        )),
+        Command::Playbook(a) => crate::playbook_cmd::run(&config, a),
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -166,7 +188,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 
 /// `-i` wins over ansible.cfg's `inventory`; with neither, Ansible's default
 /// `/etc/ansible/hosts` is tried, then only the implicit localhost remains.
-fn load_inventory(config: &Config, cli: &[String]) -> Result<Inventory, Error> {
+pub fn load_inventory(config: &Config, cli: &[String]) -> Result<Inventory, Error> {
     let sources: Vec<String> = if !cli.is_empty() {
         cli.to_vec()
     } else if !config.inventory.is_empty() {

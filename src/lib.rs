@@ -14,6 +14,7 @@ pub mod kv;
 pub mod modules;
 pub mod output;
 pub mod playbook;
+pub mod playbook_cmd;
 pub mod template;
 pub mod vars;
 pub mod yaml;

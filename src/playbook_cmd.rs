@@ -1,0 +1,151 @@
+//! `ferry playbook`: parse every playbook before anything runs, then run them
+//! (or only list hosts/tasks/tags, or check the syntax).
+
+use std::sync::Arc;
+
+use crate::cli::PlaybookArgs;
+use crate::config::Config;
+use crate::engine::{Engine, RunOptions};
+use crate::error::Error;
+use crate::output::human::Human;
+use crate::template::{Templar, TemplarOptions};
+
+pub fn run(config: &Config, a: PlaybookArgs) -> Result<i32, Error> {
+    let mut books = Vec::new();
+    for p in &a.playbooks {
+        if !p.is_file() {
+            return Err(Error::Options(format!(
+                "the playbook: {} could not be found",
+                p.display()
+            )));
+        }
+        books.push(crate::playbook::load(p)?);
+    }
+    if a.syntax_check {
+        for p in &a.playbooks {
+            println!("\nplaybook: {}", p.display());
+        }
+        return Ok(0);
+    }
+    let inventory = Arc::new(crate::cli::load_inventory(config, &a.common.inventory)?);
+    let split = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .flat_map(|s| s.split(','))
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let opts = RunOptions {
+        extra_vars: crate::vars::parse_extra_vars(&a.common.extra_vars)?,
+        check: a.common.check,
+        diff: a.diff,
+        tags: split(&a.tags),
+        skip_tags: split(&a.skip_tags),
+        limit: a.common.limit.clone(),
+        forks: a.common.forks.or(config.forks).unwrap_or(50),
+        verbosity: a.common.verbose.max(config.verbosity.unwrap_or(0)),
+        defaults: crate::cli::conn_defaults(config, &a.common),
+        start_at_task: a.start_at_task.clone(),
+        config_file: config.path.clone(),
+    };
+    if a.list_hosts || a.list_tasks || a.list_tags {
+        return list(&books, &inventory, &opts, &a);
+    }
+    let rt = crate::cli::runtime()?;
+    let mut code = 0;
+    for (path, book) in a.playbooks.iter().zip(books.iter()) {
+        let dir = path
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.parent().map(|d| d.to_path_buf()))
+            .unwrap_or_default();
+        let templar = Templar::new(TemplarOptions {
+            playbook_dir: dir.clone(),
+            search_paths: vec![dir.clone()],
+            check_mode: opts.check,
+        });
+        let sink = Arc::new(Human::new(std::io::stdout(), opts.verbosity));
+        let engine = Engine::new(inventory.clone(), opts.clone(), templar, sink);
+        code = rt.block_on(engine.run(book))?;
+        if code != 0 {
+            break;
+        }
+    }
+    Ok(code)
+}
+
+/// `--list-hosts`, `--list-tasks`, `--list-tags` in ansible-playbook's layout.
+fn list(
+    books: &[crate::playbook::Playbook],
+    inventory: &crate::inventory::Inventory,
+    opts: &RunOptions,
+    a: &PlaybookArgs,
+) -> Result<i32, Error> {
+    use crate::playbook::TaskNode;
+    for (path, book) in a.playbooks.iter().zip(books) {
+        println!("\nplaybook: {}", path.display());
+        for (i, play) in book.plays.iter().enumerate() {
+            let pattern = match &play.hosts {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let name = play.name.clone().unwrap_or_else(|| pattern.clone());
+            let tags = play.common.tags.join(", ");
+            println!("\n  play #{} ({}): {}\tTAGS: [{}]", i + 1, pattern, name, tags);
+            if a.list_hosts {
+                let hosts = crate::adhoc::select_hosts(inventory, &pattern, opts.limit.as_deref())?;
+                println!("    pattern: ['{pattern}']\n    hosts ({}):", hosts.len());
+                for h in hosts {
+                    println!("      {h}");
+                }
+            }
+            if a.list_tasks || a.list_tags {
+                let mut all_tags: Vec<String> = play.common.tags.clone();
+                fn walk(nodes: &[TaskNode], inherited: &[String], out: &mut Vec<(String, Vec<String>)>) {
+                    for n in nodes {
+                        match n {
+                            TaskNode::Task(t) => {
+                                let mut tags = inherited.to_vec();
+                                tags.extend(t.common.tags.iter().cloned());
+                                out.push((t.display_name(), tags));
+                            }
+                            TaskNode::Block(b) => {
+                                let mut tags = inherited.to_vec();
+                                tags.extend(b.common.tags.iter().cloned());
+                                walk(&b.block, &tags, out);
+                                walk(&b.rescue, &tags, out);
+                                walk(&b.always, &tags, out);
+                            }
+                        }
+                    }
+                }
+                let mut tasks = Vec::new();
+                for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+                    walk(section, &play.common.tags, &mut tasks);
+                }
+                if a.list_tasks {
+                    println!("    tasks:");
+                }
+                for (name, tags) in &tasks {
+                    let set: std::collections::HashSet<&str> = tags.iter().map(String::as_str).collect();
+                    if !crate::engine::tag_selected(&set, &opts.tags, &opts.skip_tags) {
+                        continue;
+                    }
+                    if a.list_tasks {
+                        let mut t = tags.clone();
+                        t.sort();
+                        t.dedup();
+                        println!("      {name}\tTAGS: [{}]", t.join(", "));
+                    }
+                    all_tags.extend(tags.iter().cloned());
+                }
+                if a.list_tags {
+                    all_tags.sort();
+                    all_tags.dedup();
+                    println!("      TASK TAGS: [{}]", all_tags.join(", "));
+                }
+            }
+        }
+    }
+    Ok(0)
+}
