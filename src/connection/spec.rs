@@ -82,7 +82,9 @@ pub struct ConnSpec {
     pub server_alive_interval: Option<Duration>,
     pub server_alive_count_max: u32,
     pub proxy_jump: Vec<JumpHost>,
-    /// Extra connection attempts after the first fails (with backoff).
+    /// Extra connection attempts after the first fails (with backoff):
+    /// `(ansible_ssh_retries + 1) * ConnectionAttempts - 1`, since each Ansible
+    /// retry runs an ssh that itself tries ConnectionAttempts times.
     pub retries: u32,
     /// Options that were given but that ferry does not implement, for warnings.
     pub warnings: Vec<String>,
@@ -353,6 +355,18 @@ impl Effective {
                 let j = parse_jump_list(value)?;
                 self.proxy_jump.get_or_insert(j);
             }
+            // The pre-ProxyJump idiom found in many Ansible inventories;
+            // OpenSSH lets the first of ProxyCommand/ProxyJump win.
+            "proxycommand" => match proxy_command_as_jump(value) {
+                Some(j) => {
+                    self.proxy_jump.get_or_insert(vec![j]);
+                }
+                None => warnings.push(format!(
+                    "ferry ignores ssh option {} (only `ssh -W %h:%p [user@]host` \
+                     proxy commands are understood)",
+                    o.written
+                )),
+            },
             "connectionattempts" => {
                 let n = parse_num::<u32>(value).ok_or_else(|| bad("ConnectionAttempts"))?;
                 self.connection_attempts.get_or_insert(n);
@@ -364,6 +378,39 @@ impl Effective {
         }
         Ok(())
     }
+}
+
+/// `ssh [-q] [-p PORT] [-l USER] -W %h:%p [user@]bastion` as a jump host.
+fn proxy_command_as_jump(cmd: &str) -> Option<JumpHost> {
+    let words = split_words(cmd).ok()?;
+    let (prog, args) = words.split_first()?;
+    if !(prog == "ssh" || prog.ends_with("/ssh")) {
+        return None;
+    }
+    let (mut port, mut user, mut dest, mut forward) = (None, None, None, false);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-W" => forward = it.next()? == "%h:%p",
+            "-p" => port = Some(it.next()?.parse::<u16>().ok()?),
+            "-l" => user = Some(it.next()?.clone()),
+            "-q" | "-4" | "-6" => {}
+            a if a.starts_with('-') => return None,
+            a if dest.is_none() => dest = Some(a.to_string()),
+            _ => return None,
+        }
+    }
+    let mut j = parse_jump_list(&dest?).ok()?.pop()?;
+    if !forward {
+        return None;
+    }
+    if let Some(p) = port {
+        j.port = p;
+    }
+    if j.user.is_none() {
+        j.user = user;
+    }
+    Some(j)
 }
 
 /// The last of `names` present in `vars` (null counts as absent), as a string.
@@ -646,6 +693,30 @@ mod tests {
         let s = ConnSpec::resolve("w", &IndexMap::new(), &d).unwrap();
         assert_eq!((s.retries, s.user.as_deref()), (2, Some("du")));
         assert_eq!(s.connect_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn proxy_command_ssh_w_becomes_a_jump() {
+        let s = resolve(&[(
+            "ansible_ssh_common_args",
+            json!("-o ProxyCommand=\"ssh -W %h:%p -q -p 2222 admin@bastion\""),
+        )]);
+        assert_eq!(
+            s.proxy_jump,
+            vec![JumpHost {
+                user: Some("admin".into()),
+                host: "bastion".into(),
+                port: 2222
+            }]
+        );
+        assert!(s.warnings.is_empty());
+        let s = resolve(&[(
+            "ansible_ssh_common_args",
+            json!("-o 'ProxyCommand=nc -x proxy %h %p'"),
+        )]);
+        assert!(s.proxy_jump.is_empty());
+        assert_eq!(s.warnings.len(), 1);
+        assert!(s.warnings[0].contains("ProxyCommand=nc -x proxy %h %p"));
     }
 
     #[test]
