@@ -83,7 +83,15 @@ async fn wrong_key_is_permission_denied_like_ansible() {
     let sshd = Sshd::start_with(SshdOptions::default());
     // Authorize nothing: empty authorized_keys.
     sshd.write_file("authorized_keys", "");
-    let (e, msg) = err_text(Connection::connect(&sshd.spec(ClientKey::Ed25519)).await);
+    let mut spec = sshd.spec(ClientKey::Ed25519);
+    spec.retries = 3; // auth failures are not retried
+    let t = Instant::now();
+    let (e, msg) = err_text(Connection::connect(&spec).await);
+    assert!(
+        t.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        t.elapsed()
+    );
     assert!(matches!(e, ConnError::Unreachable(_)));
     assert!(
         msg.starts_with(&format!(
@@ -244,7 +252,8 @@ async fn known_hosts_hashed_entry_matches() {
 #[tokio::test]
 async fn unknown_key_strict_fails_with_hint() {
     let sshd = Sshd::start();
-    let (spec, _) = spec_with_known_hosts(&sshd, Some("# empty\n"), "");
+    let (mut spec, _) = spec_with_known_hosts(&sshd, Some("# empty\n"), "");
+    spec.retries = 3; // host key failures are not retried
     let t = Instant::now();
     let (e, msg) = err_text(Connection::connect(&spec).await);
     assert!(matches!(e, ConnError::HostKey(_)), "{e:?}");
@@ -253,7 +262,11 @@ async fn unknown_key_strict_fails_with_hint() {
             && msg.contains("accept-new"),
         "{msg}"
     );
-    assert!(t.elapsed() < Duration::from_secs(3));
+    assert!(
+        t.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 #[tokio::test]

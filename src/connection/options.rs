@@ -12,6 +12,8 @@
 pub struct SshOpt {
     pub key: String,
     pub value: String,
+    /// The option as written (`-o ForwardAgent=yes`), for warnings.
+    pub written: String,
 }
 
 /// The result of reading one argument string.
@@ -119,6 +121,15 @@ pub fn parse_args(s: &str) -> Result<ParsedArgs, String> {
                     return Err(format!("ssh option -{f} needs an argument in {s:?}"));
                 };
                 match f {
+                    // `-o Key Value` as two words is not valid for ssh, but it
+                    // is an easy slip and unambiguous: accept it.
+                    'o' if !arg.contains(['=', ' ', '\t'])
+                        && i < words.len()
+                        && !words[i].starts_with('-') =>
+                    {
+                        i += 1;
+                        out.opts.push(parse_o(&format!("{arg}={}", words[i - 1]))?)
+                    }
                     'o' => out.opts.push(parse_o(&arg)?),
                     'i' => out.opts.push(opt("identityfile", &arg)),
                     'p' => out.opts.push(opt("port", &arg)),
@@ -147,6 +158,7 @@ fn opt(key: &str, value: &str) -> SshOpt {
     SshOpt {
         key: key.to_string(),
         value: value.to_string(),
+        written: format!("{key}={value}"),
     }
 }
 
@@ -157,7 +169,8 @@ fn parse_o(arg: &str) -> Result<SshOpt, String> {
     let split = arg
         .find(|c: char| c == '=' || c.is_whitespace())
         .ok_or_else(|| format!("ssh option -o {arg:?} has no value"))?;
-    let key = arg[..split].to_ascii_lowercase();
+    let name = &arg[..split];
+    let key = name.to_ascii_lowercase();
     let mut value = arg[split..].trim_start();
     if let Some(v) = value.strip_prefix('=') {
         value = v.trim_start();
@@ -174,6 +187,7 @@ fn parse_o(arg: &str) -> Result<SshOpt, String> {
     Ok(SshOpt {
         key,
         value: value.to_string(),
+        written: format!("{name}={value}"),
     })
 }
 

@@ -82,7 +82,9 @@ pub struct ConnSpec {
     pub server_alive_interval: Option<Duration>,
     pub server_alive_count_max: u32,
     pub proxy_jump: Vec<JumpHost>,
-    /// Extra connection attempts after the first fails (with backoff).
+    /// Extra connection attempts after the first fails (with backoff):
+    /// `(ansible_ssh_retries + 1) * ConnectionAttempts - 1`, since each Ansible
+    /// retry runs an ssh that itself tries ConnectionAttempts times.
     pub retries: u32,
     /// Options that were given but that ferry does not implement, for warnings.
     pub warnings: Vec<String>,
@@ -182,7 +184,10 @@ impl ConnSpec {
          -> Result<(), String> {
             if let Some(s) = s {
                 let p = parse_args(s).map_err(|e| err(format!("{what}: {e}")))?;
-                opts.extend(p.opts);
+                opts.extend(p.opts.into_iter().map(|mut o| {
+                    o.written = format!("{} (in {what})", o.written);
+                    o
+                }));
                 warnings.extend(p.warnings.into_iter().map(|w| format!("{w} (in {what})")));
             }
             Ok(())
@@ -190,6 +195,7 @@ impl ConnSpec {
         add_args(&ssh_args, "ssh_args", &mut opts, &mut warnings)?;
         let o = |k: &str, v: String| SshOpt {
             key: k.to_string(),
+            written: format!("{k}={v}"),
             value: v,
         };
         if !host_key_checking {
@@ -209,8 +215,8 @@ impl ConnSpec {
         add_args(&extra, "ssh_extra_args", &mut opts, &mut warnings)?;
 
         let mut eff = Effective::default();
-        for SshOpt { key, value } in opts {
-            eff.apply(&key, &value, &mut warnings).map_err(err)?;
+        for o in opts {
+            eff.apply(&o, &mut warnings).map_err(err)?;
         }
 
         let home = home_dir();
@@ -304,7 +310,8 @@ struct Effective {
 }
 
 impl Effective {
-    fn apply(&mut self, key: &str, value: &str, warnings: &mut Vec<String>) -> Result<(), String> {
+    fn apply(&mut self, o: &SshOpt, warnings: &mut Vec<String>) -> Result<(), String> {
+        let (key, value) = (o.key.as_str(), o.value.as_str());
         let bad = |what: &str| format!("bad value {value:?} for ssh option {what}");
         match key {
             "port" => {
@@ -348,6 +355,18 @@ impl Effective {
                 let j = parse_jump_list(value)?;
                 self.proxy_jump.get_or_insert(j);
             }
+            // The pre-ProxyJump idiom found in many Ansible inventories;
+            // OpenSSH lets the first of ProxyCommand/ProxyJump win.
+            "proxycommand" => match proxy_command_as_jump(value) {
+                Some(j) => {
+                    self.proxy_jump.get_or_insert(vec![j]);
+                }
+                None => warnings.push(format!(
+                    "ferry ignores ssh option {} (only `ssh -W %h:%p [user@]host` \
+                     proxy commands are understood)",
+                    o.written
+                )),
+            },
             "connectionattempts" => {
                 let n = parse_num::<u32>(value).ok_or_else(|| bad("ConnectionAttempts"))?;
                 self.connection_attempts.get_or_insert(n);
@@ -355,10 +374,43 @@ impl Effective {
             // Ferry multiplexes commands over one connection itself; Ansible's
             // default ssh_args carry these, so they are expected and harmless.
             "controlmaster" | "controlpersist" | "controlpath" => {}
-            other => warnings.push(format!("ferry ignores ssh option {other}={value}")),
+            _ => warnings.push(format!("ferry ignores ssh option {}", o.written)),
         }
         Ok(())
     }
+}
+
+/// `ssh [-q] [-p PORT] [-l USER] -W %h:%p [user@]bastion` as a jump host.
+fn proxy_command_as_jump(cmd: &str) -> Option<JumpHost> {
+    let words = split_words(cmd).ok()?;
+    let (prog, args) = words.split_first()?;
+    if !(prog == "ssh" || prog.ends_with("/ssh")) {
+        return None;
+    }
+    let (mut port, mut user, mut dest, mut forward) = (None, None, None, false);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-W" => forward = it.next()? == "%h:%p",
+            "-p" => port = Some(it.next()?.parse::<u16>().ok()?),
+            "-l" => user = Some(it.next()?.clone()),
+            "-q" | "-4" | "-6" => {}
+            a if a.starts_with('-') => return None,
+            a if dest.is_none() => dest = Some(a.to_string()),
+            _ => return None,
+        }
+    }
+    let mut j = parse_jump_list(&dest?).ok()?.pop()?;
+    if !forward {
+        return None;
+    }
+    if let Some(p) = port {
+        j.port = p;
+    }
+    if j.user.is_none() {
+        j.user = user;
+    }
+    Some(j)
 }
 
 /// The last of `names` present in `vars` (null counts as absent), as a string.
@@ -393,5 +445,299 @@ pub fn expand_tilde(p: &str) -> PathBuf {
         ("~", Some(h)) => h,
         (p, Some(h)) if p.starts_with("~/") => h.join(&p[2..]),
         (p, _) => PathBuf::from(p),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars(pairs: &[(&str, Value)]) -> IndexMap<String, Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    fn resolve(pairs: &[(&str, Value)]) -> ConnSpec {
+        ConnSpec::resolve("web1", &vars(pairs), &ConnDefaults::default()).unwrap()
+    }
+
+    #[test]
+    fn defaults_and_inventory_name() {
+        let s = resolve(&[]);
+        assert_eq!(s.kind, ConnKind::Ssh);
+        assert_eq!((s.host.as_str(), s.port), ("web1", 22));
+        assert_eq!(s.user, None);
+        assert_eq!(s.connect_timeout, Duration::from_secs(10));
+        assert_eq!(s.host_key_policy, HostKeyPolicy::Strict);
+        assert_eq!(s.retries, 0);
+        assert!(s.password_auth);
+        assert!(s.proxy_jump.is_empty());
+        assert!(s.warnings.is_empty());
+        if let Some(h) = home_dir() {
+            assert_eq!(
+                s.known_hosts_files,
+                vec![h.join(".ssh/known_hosts"), h.join(".ssh/known_hosts2")]
+            );
+        }
+    }
+
+    #[test]
+    fn ssh_specific_aliases_win() {
+        let s = resolve(&[
+            ("ansible_ssh_user", json!("ssh_u")),
+            ("ansible_user", json!("u")),
+            ("ansible_host", json!("10.0.0.1")),
+            ("ansible_ssh_host", json!("10.0.0.2")),
+            ("ansible_port", json!(2200)),
+            ("ansible_ssh_port", json!("2201")),
+            ("ansible_password", json!("a")),
+            ("ansible_ssh_pass", json!("b")),
+            ("ansible_private_key_file", json!("/k1")),
+            ("ansible_ssh_private_key_file", json!("/k2")),
+            ("ansible_timeout", json!(3)),
+            ("ansible_ssh_timeout", json!("4")),
+        ]);
+        assert_eq!(s.user.as_deref(), Some("ssh_u"));
+        assert_eq!(s.host, "10.0.0.2");
+        assert_eq!(s.port, 2201);
+        assert_eq!(s.password.as_deref(), Some("b"));
+        assert_eq!(s.identity_files, vec![PathBuf::from("/k2")]);
+        assert_eq!(s.connect_timeout, Duration::from_secs(4));
+        let s = resolve(&[
+            ("ansible_ssh_password", json!("c")),
+            ("ansible_ssh_pass", json!("b")),
+        ]);
+        assert_eq!(s.password.as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn connection_kinds() {
+        for (c, k) in [
+            ("ssh", ConnKind::Ssh),
+            ("smart", ConnKind::Ssh),
+            ("paramiko", ConnKind::Ssh),
+            ("local", ConnKind::Local),
+        ] {
+            assert_eq!(resolve(&[("ansible_connection", json!(c))]).kind, k);
+        }
+        let e = ConnSpec::resolve(
+            "w",
+            &vars(&[("ansible_connection", json!("winrm"))]),
+            &ConnDefaults::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("winrm"), "{e}");
+    }
+
+    #[test]
+    fn tilde_in_key_paths() {
+        let Some(h) = home_dir() else { return };
+        let s = resolve(&[("ansible_ssh_private_key_file", json!("~/.ssh/k"))]);
+        assert_eq!(s.identity_files, vec![h.join(".ssh/k")]);
+        let s = resolve(&[(
+            "ansible_ssh_common_args",
+            json!("-i ~/a -o IdentityFile=~/b -o UserKnownHostsFile='~/kh /etc/kh'"),
+        )]);
+        assert_eq!(s.identity_files, vec![h.join("a"), h.join("b")]);
+        assert_eq!(
+            s.known_hosts_files,
+            vec![h.join("kh"), PathBuf::from("/etc/kh")]
+        );
+    }
+
+    #[test]
+    fn first_value_wins_like_openssh() {
+        // ansible_port comes before ssh_common_args on Ansible's command line.
+        let s = resolve(&[
+            ("ansible_port", json!(2200)),
+            ("ansible_user", json!("a")),
+            (
+                "ansible_ssh_common_args",
+                json!("-o Port=3300 -l b -o ConnectTimeout=99"),
+            ),
+        ]);
+        assert_eq!((s.port, s.user.as_deref()), (2200, Some("a")));
+        assert_eq!(s.connect_timeout, Duration::from_secs(10));
+        // Without the variables, the arguments apply.
+        let s = resolve(&[("ansible_ssh_common_args", json!("-p 3300 -o User=b"))]);
+        assert_eq!((s.port, s.user.as_deref()), (3300, Some("b")));
+        // ssh_args (ansible.cfg) come first of all.
+        let d = ConnDefaults {
+            ssh_args: Some("-o Port=4400 -o ConnectTimeout=7".into()),
+            ..Default::default()
+        };
+        let s = ConnSpec::resolve("w", &vars(&[("ansible_port", json!(2200))]), &d).unwrap();
+        assert_eq!(s.port, 4400);
+        assert_eq!(s.connect_timeout, Duration::from_secs(7));
+        // common before extra.
+        let s = resolve(&[
+            ("ansible_ssh_common_args", json!("-o Port=1")),
+            ("ansible_ssh_extra_args", json!("-o Port=2")),
+        ]);
+        assert_eq!(s.port, 1);
+        // IdentityFile accumulates: the variable's key first.
+        let s = resolve(&[
+            ("ansible_ssh_private_key_file", json!("/v")),
+            ("ansible_ssh_common_args", json!("-i /c")),
+        ]);
+        assert_eq!(
+            s.identity_files,
+            vec![PathBuf::from("/v"), PathBuf::from("/c")]
+        );
+    }
+
+    #[test]
+    fn host_key_checking() {
+        // host_key_checking=False puts StrictHostKeyChecking=no before common args.
+        let s = resolve(&[
+            ("ansible_host_key_checking", json!("False")),
+            (
+                "ansible_ssh_common_args",
+                json!("-o StrictHostKeyChecking=yes"),
+            ),
+        ]);
+        assert_eq!(s.host_key_policy, HostKeyPolicy::Off);
+        let s = resolve(&[("ansible_ssh_host_key_checking", json!(false))]);
+        assert_eq!(s.host_key_policy, HostKeyPolicy::Off);
+        let d = ConnDefaults {
+            host_key_checking: Some(false),
+            ..Default::default()
+        };
+        let s = ConnSpec::resolve("w", &IndexMap::new(), &d).unwrap();
+        assert_eq!(s.host_key_policy, HostKeyPolicy::Off);
+        for (v, p) in [
+            ("accept-new", HostKeyPolicy::AcceptNew),
+            ("ask", HostKeyPolicy::Strict),
+            ("off", HostKeyPolicy::Off),
+        ] {
+            let s = resolve(&[(
+                "ansible_ssh_common_args",
+                json!(format!("-o stricthostkeychecking={v}")),
+            )]);
+            assert_eq!(s.host_key_policy, p);
+        }
+        let s = resolve(&[(
+            "ansible_ssh_common_args",
+            json!("-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o PasswordAuthentication=no"),
+        )]);
+        assert!(s.known_hosts_files.is_empty());
+        assert!(!s.password_auth);
+        assert!(s.warnings.is_empty());
+    }
+
+    #[test]
+    fn warnings_for_unsupported_options_only() {
+        let d = ConnDefaults {
+            ssh_args: Some("-C -o ControlMaster=auto -o ControlPersist=60s".into()),
+            ..Default::default()
+        };
+        let s = ConnSpec::resolve(
+            "w",
+            &vars(&[(
+                "ansible_ssh_extra_args",
+                json!("-o ForwardAgent=yes -A -o ControlPath=/x"),
+            )]),
+            &d,
+        )
+        .unwrap();
+        assert_eq!(
+            s.warnings,
+            vec![
+                "ferry ignores ssh option -A (in ssh_extra_args)",
+                "ferry ignores ssh option ForwardAgent=yes (in ssh_extra_args)",
+            ]
+        );
+    }
+
+    #[test]
+    fn keepalive_jump_and_retries() {
+        let s = resolve(&[
+            ("ansible_ssh_retries", json!("3")),
+            (
+                "ansible_ssh_common_args",
+                json!("-o ServerAliveInterval=15 -o ServerAliveCountMax=4 -o ConnectionAttempts=2 -J admin@bastion:2222,b2"),
+            ),
+        ]);
+        assert_eq!(s.server_alive_interval, Some(Duration::from_secs(15)));
+        assert_eq!(s.server_alive_count_max, 4);
+        assert_eq!(s.retries, 7); // (3 + 1) tries of 2 attempts, minus the first
+        assert_eq!(
+            s.proxy_jump,
+            vec![
+                JumpHost {
+                    user: Some("admin".into()),
+                    host: "bastion".into(),
+                    port: 2222
+                },
+                JumpHost {
+                    user: None,
+                    host: "b2".into(),
+                    port: 22
+                }
+            ]
+        );
+        let s = resolve(&[(
+            "ansible_ssh_common_args",
+            json!("-o ProxyJump=none -J bastion"),
+        )]);
+        assert!(s.proxy_jump.is_empty());
+        let d = ConnDefaults {
+            retries: Some(2),
+            remote_user: Some("du".into()),
+            timeout: Some(30),
+            ..Default::default()
+        };
+        let s = ConnSpec::resolve("w", &IndexMap::new(), &d).unwrap();
+        assert_eq!((s.retries, s.user.as_deref()), (2, Some("du")));
+        assert_eq!(s.connect_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn proxy_command_ssh_w_becomes_a_jump() {
+        let s = resolve(&[(
+            "ansible_ssh_common_args",
+            json!("-o ProxyCommand=\"ssh -W %h:%p -q -p 2222 admin@bastion\""),
+        )]);
+        assert_eq!(
+            s.proxy_jump,
+            vec![JumpHost {
+                user: Some("admin".into()),
+                host: "bastion".into(),
+                port: 2222
+            }]
+        );
+        assert!(s.warnings.is_empty());
+        let s = resolve(&[(
+            "ansible_ssh_common_args",
+            json!("-o 'ProxyCommand=nc -x proxy %h %p'"),
+        )]);
+        assert!(s.proxy_jump.is_empty());
+        assert_eq!(s.warnings.len(), 1);
+        assert!(s.warnings[0].contains("ProxyCommand=nc -x proxy %h %p"));
+    }
+
+    #[test]
+    fn bad_values_are_errors_not_panics() {
+        for (k, v) in [
+            ("ansible_port", json!("http")),
+            ("ansible_port", json!(70000)),
+            ("ansible_ssh_timeout", json!("soon")),
+            ("ansible_host_key_checking", json!("maybe")),
+            ("ansible_ssh_retries", json!(-1)),
+            (
+                "ansible_ssh_common_args",
+                json!("-o StrictHostKeyChecking=perhaps"),
+            ),
+            ("ansible_ssh_common_args", json!("-o Port=x")),
+            ("ansible_ssh_common_args", json!("'unterminated")),
+            ("ansible_ssh_common_args", json!("-J a:b")),
+        ] {
+            let r = ConnSpec::resolve("w", &vars(&[(k, v.clone())]), &ConnDefaults::default());
+            assert!(r.is_err(), "{k}={v} should fail");
+            assert!(r.unwrap_err().starts_with("w: "));
+        }
     }
 }
