@@ -712,3 +712,52 @@ async fn blockinfile_replace_ini_end_to_end() {
         "\n[main]\nlevel = 4\n"
     );
 }
+
+#[tokio::test]
+async fn temp_file_has_final_mode_before_content_is_validated() {
+    let d = tempfile::tempdir().unwrap();
+    let dest = d.path().join("key");
+    let seen = d.path().join("seen");
+    // The validator sees the temporary file: it sits next to dest and already
+    // has the final mode (it was chmod-ed before the content was written).
+    let validate = format!(
+        "sh -c 'stat -c \"%a %U\" \"$0\" > {}; dirname \"$0\" >> {}' %s",
+        s(&seen),
+        s(&seen)
+    );
+    let r = run(
+        "copy",
+        json!({"content": "k\n", "dest": s(&dest), "mode": "0400", "validate": validate}),
+    )
+    .await;
+    ok(&r);
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    let mut lines = seen.lines();
+    assert!(lines.next().unwrap().starts_with("400 "), "{seen}");
+    assert_eq!(lines.next().unwrap(), s(d.path()));
+    assert_eq!(mode_of(&dest), 0o400);
+}
+
+#[tokio::test]
+async fn multiline_errors_and_symlinked_dest() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("f");
+    std::fs::write(&f, "a\n").unwrap();
+    let r = run(
+        "lineinfile",
+        json!({"path": s(&f), "line": "b", "validate": "sh -c 'echo one >&2; echo two=2 >&2; exit 4' %s"}),
+    )
+    .await;
+    assert_eq!(r["msg"], "failed to validate: rc:4 error:one\ntwo=2");
+
+    // Same content behind a symlink: nothing to do, the link stays.
+    let l = d.path().join("l");
+    std::os::unix::fs::symlink(&f, &l).unwrap();
+    let r = run("copy", json!({"content": "a\n", "dest": s(&l)})).await;
+    ok(&r);
+    assert_eq!(r["changed"], false);
+    assert!(std::fs::symlink_metadata(&l)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}

@@ -228,7 +228,7 @@ async fn copy_local_file(
             Err(r) => return Ok(r),
         };
         if ctx.check_mode || !(rep.flag("content_changed") || rep.flag("attrs_changed")) {
-            return Ok(result(ctx, opts, &one, &sum, &rep, Some(&bytes)));
+            return Ok(result(ctx, &one, &sum, &rep, Some(&bytes)));
         }
         let stdin = rep.flag("content_changed").then_some(bytes.clone());
         copy_bytes(ctx, opts, &one, &bytes, Some(stdin)).await
@@ -253,7 +253,11 @@ fn write_spec<'a>(opts: &'a Opts, one: &One, sum: &str, content_cmd: &str) -> Wr
         mkdirs: opts.dest.ends_with('/'),
         follow: opts.follow,
         want_before: false,
-        dir_msg: None,
+        // Never `mv` a file into a directory by accident.
+        dir_msg: Some(match one.join_name {
+            Some(_) => format!("Destination {} is a directory", one.dest),
+            None => "can not use content with a dir as dest".to_string(),
+        }),
     }
 }
 
@@ -294,7 +298,7 @@ async fn copy_bytes(
         Ok(r) => r,
         Err(r) => return Ok(r),
     };
-    Ok(result(ctx, &o2, one, &sum, &rep, Some(bytes)))
+    Ok(result(ctx, one, &sum, &rep, Some(bytes)))
 }
 
 async fn copy_remote(ctx: &ModuleCtx<'_>, opts: &Opts, src: &str) -> Result<ModResult, ConnError> {
@@ -334,7 +338,7 @@ async fn copy_remote(ctx: &ModuleCtx<'_>, opts: &Opts, src: &str) -> Result<ModR
         Err(r) => return Ok(r),
     };
     let sum = rep.get("checksum").unwrap_or_default().to_string();
-    let mut r = result(ctx, opts, &one, &sum, &rep, None);
+    let mut r = result(ctx, &one, &sum, &rep, None);
     r.insert("src".into(), Value::String(src.to_string()));
     Ok(r)
 }
@@ -445,7 +449,6 @@ fn walk(dir: &Path, rel: &str, files: &mut Vec<String>, dirs: &mut Vec<String>) 
 /// Ansible's copy result from the host's report.
 fn result(
     ctx: &ModuleCtx<'_>,
-    opts: &Opts,
     one: &One,
     sum: &str,
     rep: &Report,
@@ -512,7 +515,6 @@ fn result(
             );
         }
     }
-    let _ = opts;
     r
 }
 

@@ -190,6 +190,8 @@ impl Plan {
         r.insert("changed".into(), Value::Bool(changed));
         let st = rep.stat("");
         let path = rep.get("dest").unwrap_or(&self.path).to_string();
+        // Like Ansible's add_path_info, report what is there now.
+        let now = if st.exists { st.state() } else { "absent" };
         match state.as_str() {
             "absent" => {
                 r.insert("path".into(), Value::String(path.clone()));
@@ -202,17 +204,17 @@ impl Plan {
                     Value::String(self.src.clone().unwrap_or_default()),
                 );
                 if st.exists {
-                    st.add_keys(&mut r, &state);
+                    st.add_keys(&mut r, now);
                 } else {
-                    r.insert("state".into(), Value::String(state.clone()));
+                    r.insert("state".into(), Value::String(now.into()));
                 }
             }
             _ => {
                 r.insert("path".into(), Value::String(path.clone()));
                 if st.exists {
-                    st.add_keys(&mut r, &state);
+                    st.add_keys(&mut r, now);
                 } else {
-                    r.insert("state".into(), Value::String(state.clone()));
+                    r.insert("state".into(), Value::String(now.into()));
                 }
             }
         }

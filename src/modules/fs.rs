@@ -22,7 +22,13 @@ pub const MAX_DIFF_SIZE: u64 = 104_448;
 /// Shell functions every file script starts with. `ferry_st` fills `fs_*`
 /// (GNU/BusyBox `stat -c`, falling back to BSD `stat -f`); `ferry_attrs`
 /// applies `FO`/`FG`/`ferry_mode` (or only decides, when `ck=1`).
-const PRELUDE: &str = r#"ferry_kv() { printf '%s=%s\n' "$1" "$(printf '%s' "$2" | tr '\n' '\001')"; }
+const PRELUDE: &str = r#"ferry_kv() {
+  case $2 in
+    *"
+"*) printf '%s=%s\n' "$1" "$(printf '%s' "$2" | tr '\n' '\001')" ;;
+    *) printf '%s=%s\n' "$1" "$2" ;;
+  esac
+}
 ferry_fail() { ferry_kv msg "$1"; echo failed=1; exit 0; }
 um=$(umask); um=$((0$um))
 ferry_st() {
@@ -224,7 +230,8 @@ if ferry_isdir && [ -n "$DIRMSG" ]; then ferry_fail "$DIRMSG"; fi
 ferry_kv dest "$P"
 ferry_report pre_
 same=0
-if ferry_isreg && [ -n "$W" ]; then ferry_sha1 "$P" && [ "$fs_sum" = "$W" ] && same=1; fi
+# `-f` follows a symlink: equal content behind a link is left alone, as Ansible does.
+if [ -f "$P" ] && [ -n "$W" ]; then ferry_sha1 "$P" && [ "$fs_sum" = "$W" ] && same=1; fi
 if [ "$same" = 0 ]; then
   if [ "$fs_ex" = 1 ] && [ "$force" = 0 ]; then
     echo not_forced=1
