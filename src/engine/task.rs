@@ -218,7 +218,11 @@ impl Engine {
             self.notify(host, next);
         }
         let shown = if no_log { censor(&result) } else { Value::Object(result.clone()) };
-        let shown = display_form(&task.action, shown);
+        let shown = if task.loop_.is_some() {
+            shown
+        } else {
+            display_form(&task.action, shown)
+        };
         let hr = HostResult {
             host: host.to_string(),
             delegated_to: ht.delegate_to.clone(),

@@ -856,9 +856,10 @@ pub(crate) fn json_to_value(j: &Json) -> Value {
         }
         Json::String(s) => Value::from(s.as_str()),
         Json::Array(a) => Value::from(a.iter().map(json_to_value).collect::<Vec<_>>()),
-        Json::Object(o) => o
-            .iter()
-            .map(|(k, v)| (Value::from(k.as_str()), json_to_value(v)))
-            .collect(),
+        // from_pairs makes a map; collecting pairs would make a list of pairs.
+        Json::Object(o) => Value::from_pairs(
+            o.iter()
+                .map(|(k, v)| (Value::from(k.as_str()), json_to_value(v))),
+        ),
     }
 }
