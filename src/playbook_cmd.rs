@@ -91,7 +91,13 @@ fn list(
             };
             let name = play.name.clone().unwrap_or_else(|| pattern.clone());
             let tags = play.common.tags.join(", ");
-            println!("\n  play #{} ({}): {}\tTAGS: [{}]", i + 1, pattern, name, tags);
+            println!(
+                "\n  play #{} ({}): {}\tTAGS: [{}]",
+                i + 1,
+                pattern,
+                name,
+                tags
+            );
             if a.list_hosts {
                 let hosts = crate::adhoc::select_hosts(inventory, &pattern, opts.limit.as_deref())?;
                 println!("    pattern: ['{pattern}']\n    hosts ({}):", hosts.len());
@@ -101,7 +107,11 @@ fn list(
             }
             if a.list_tasks || a.list_tags {
                 let mut all_tags: Vec<String> = play.common.tags.clone();
-                fn walk(nodes: &[TaskNode], inherited: &[String], out: &mut Vec<(String, Vec<String>)>) {
+                fn walk(
+                    nodes: &[TaskNode],
+                    inherited: &[String],
+                    out: &mut Vec<(String, Vec<String>)>,
+                ) {
                     for n in nodes {
                         match n {
                             TaskNode::Task(t) => {
@@ -127,7 +137,8 @@ fn list(
                     println!("    tasks:");
                 }
                 for (name, tags) in &tasks {
-                    let set: std::collections::HashSet<&str> = tags.iter().map(String::as_str).collect();
+                    let set: std::collections::HashSet<&str> =
+                        tags.iter().map(String::as_str).collect();
                     if !crate::engine::tag_selected(&set, &opts.tags, &opts.skip_tags) {
                         continue;
                     }

@@ -24,8 +24,15 @@ impl Engine {
         let short = short_action(&task.action);
         // assert's `that` holds expressions, not templates: keep it raw.
         let mut raw = task.args.clone();
-        let that = if short == "assert" { raw.shift_remove("that") } else { None };
-        let args: Vars = match self.templar.render_value(&Value::Object(raw.into_iter().collect()), ctx) {
+        let that = if short == "assert" {
+            raw.shift_remove("that")
+        } else {
+            None
+        };
+        let args: Vars = match self
+            .templar
+            .render_value(&Value::Object(raw.into_iter().collect()), ctx)
+        {
             Ok(Value::Object(m)) => {
                 let omit = self.templar.omit_token();
                 m.into_iter()
@@ -61,17 +68,25 @@ impl Engine {
             "meta" => self.meta(ht, &args).await,
             "include_vars" => self.include_vars(ht, &args),
             "include_tasks" => self.include_tasks(ht, &args, ctx),
-            "import_tasks" | "import_playbook" => failed(format!("{short} must be static (it was not expanded at parse time)")),
+            "import_tasks" | "import_playbook" => failed(format!(
+                "{short} must be static (it was not expanded at parse time)"
+            )),
             "wait_for_connection" => self.wait_for_connection(ht, &args).await,
             "setup" | "gather_facts" => self.setup(ht).await,
             "pause" => {
                 let secs = args
                     .get("seconds")
-                    .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                    .and_then(|v| {
+                        v.as_f64()
+                            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                    })
                     .unwrap_or(0.0)
                     + args
                         .get("minutes")
-                        .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                        .and_then(|v| {
+                            v.as_f64()
+                                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                        })
                         .unwrap_or(0.0)
                         * 60.0;
                 tokio::time::sleep(Duration::from_secs_f64(secs.max(0.0))).await;
@@ -87,13 +102,16 @@ impl Engine {
 
     /// The connection this task uses: the host's, or a local one for
     /// `delegate_to: localhost`, or the delegated host's.
-    async fn task_connection(self: &Arc<Self>, ht: &HostTask<'_>) -> Result<Arc<Connection>, String> {
+    async fn task_connection(
+        self: &Arc<Self>,
+        ht: &HostTask<'_>,
+    ) -> Result<Arc<Connection>, String> {
         match &ht.delegate_to {
             Some(d) if d == ht.host => self.connection(ht.pctx, ht.host).await,
             Some(d) if self.inventory.hosts.contains_key(d) => self.connection(ht.pctx, d).await,
-            Some(d) if crate::inventory::LOCALHOST_NAMES.contains(&d.as_str()) => {
-                Ok(Arc::new(Connection::Local(crate::connection::local::LocalConnection::new())))
-            }
+            Some(d) if crate::inventory::LOCALHOST_NAMES.contains(&d.as_str()) => Ok(Arc::new(
+                Connection::Local(crate::connection::local::LocalConnection::new()),
+            )),
             Some(d) => Err(format!("delegate_to: '{d}' is not in the inventory")),
             None => self.connection(ht.pctx, ht.host).await,
         }
@@ -128,13 +146,19 @@ impl Engine {
     fn debug(&self, args: &Vars, ctx: &Context) -> ActionOut {
         let verbosity = args
             .get("verbosity")
-            .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+            .and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
             .unwrap_or(0);
         let mut r = Map::new();
         if verbosity > u64::from(self.opts.verbosity) {
             r.insert("changed".into(), Value::Bool(false));
             r.insert("skipped".into(), Value::Bool(true));
-            r.insert("skipped_reason".into(), Value::String("Verbosity threshold not met.".into()));
+            r.insert(
+                "skipped_reason".into(),
+                Value::String("Verbosity threshold not met.".into()),
+            );
             return ActionOut::ok(r);
         }
         if let Some(var) = args.get("var") {
@@ -177,7 +201,9 @@ impl Engine {
             facts.insert(k.clone(), v.clone());
         }
         if facts.is_empty() {
-            return failed("No key/value pairs provided, at least one is required for this action to succeed");
+            return failed(
+                "No key/value pairs provided, at least one is required for this action to succeed",
+            );
         }
         self.hosts.slot(host).with(|s| {
             for (k, v) in &facts {
@@ -203,7 +229,9 @@ impl Engine {
                 Err(e) => {
                     return failed(format!(
                         "The conditional check '{}' failed. The error was: {e}",
-                        c.as_str().map(str::to_string).unwrap_or_else(|| c.to_string())
+                        c.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| c.to_string())
                     ))
                 }
             };
@@ -250,7 +278,10 @@ impl Engine {
             "end_play" => out_control = Some(Control::EndPlay),
             "end_host" => {
                 out_control = Some(Control::EndHost);
-                r.insert("msg".into(), Value::String(format!("ending play for {}", ht.host)));
+                r.insert(
+                    "msg".into(),
+                    Value::String(format!("ending play for {}", ht.host)),
+                );
             }
             "end_batch" => out_control = Some(Control::EndPlay),
             "clear_facts" => self.hosts.slot(ht.host).with(|s| s.facts.clear()),
@@ -285,7 +316,12 @@ impl Engine {
             if p.is_absolute() {
                 return p.to_path_buf();
             }
-            for cand in [base.join("vars").join(name), base.join(name), ht.pctx.dir.join("vars").join(name), ht.pctx.dir.join(name)] {
+            for cand in [
+                base.join("vars").join(name),
+                base.join(name),
+                ht.pctx.dir.join("vars").join(name),
+                ht.pctx.dir.join(name),
+            ] {
                 if cand.exists() {
                     return cand;
                 }
@@ -301,7 +337,10 @@ impl Engine {
                 .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
                 .unwrap_or_default();
             entries.retain(|p| {
-                matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml" | "json"))
+                matches!(
+                    p.extension().and_then(|e| e.to_str()),
+                    Some("yml" | "yaml" | "json")
+                )
             });
             entries.sort();
             files = entries;
@@ -313,7 +352,12 @@ impl Engine {
             match crate::yaml::parse_file(f) {
                 Ok(Some(n)) => match n.to_json() {
                     Value::Object(m) => vars.extend(m),
-                    _ => return failed(format!("{} must be stored as a dictionary/hash", f.display())),
+                    _ => {
+                        return failed(format!(
+                            "{} must be stored as a dictionary/hash",
+                            f.display()
+                        ))
+                    }
                 },
                 Ok(None) => {}
                 Err(e) => return failed(e.to_string()),
@@ -336,7 +380,12 @@ impl Engine {
         r.insert("ansible_facts".into(), Value::Object(facts));
         r.insert(
             "ansible_included_var_files".into(),
-            Value::Array(files.iter().map(|f| Value::String(f.display().to_string())).collect()),
+            Value::Array(
+                files
+                    .iter()
+                    .map(|f| Value::String(f.display().to_string()))
+                    .collect(),
+            ),
         );
         r.insert("changed".into(), Value::Bool(false));
         ActionOut::ok(r)
@@ -351,7 +400,11 @@ impl Engine {
         else {
             return failed("No file specified for include_tasks");
         };
-        let base = task.file.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        let base = task
+            .file
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default();
         let mut path = base.join(name);
         if !path.exists() {
             let alt = ht.pctx.dir.join(name);
@@ -400,7 +453,10 @@ impl Engine {
     }
 
     /// Parse a tasks file once per run.
-    fn tasks_file(&self, path: &std::path::Path) -> Result<Arc<Vec<crate::playbook::TaskNode>>, String> {
+    fn tasks_file(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<Arc<Vec<crate::playbook::TaskNode>>, String> {
         if let Ok(c) = self.tasks_cache.lock() {
             if let Some(n) = c.get(path) {
                 return Ok(n.clone());
@@ -416,7 +472,10 @@ impl Engine {
     async fn wait_for_connection(self: &Arc<Self>, ht: &HostTask<'_>, args: &Vars) -> ActionOut {
         let num = |k: &str, d: f64| {
             args.get(k)
-                .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                .and_then(|v| {
+                    v.as_f64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                })
                 .unwrap_or(d)
         };
         let timeout = Duration::from_secs_f64(num("timeout", 600.0).max(0.0));
@@ -429,7 +488,10 @@ impl Engine {
             self.drop_connection(ht.host).await;
             match self.connection(ht.pctx, ht.host).await {
                 Ok(conn) => {
-                    if let Ok(o) = conn.exec(&crate::connection::ExecRequest::new("true")).await {
+                    if let Ok(o) = conn
+                        .exec(&crate::connection::ExecRequest::new("true"))
+                        .await
+                    {
                         if o.rc == 0 {
                             let mut r = Map::new();
                             r.insert("changed".into(), Value::Bool(false));
@@ -469,11 +531,22 @@ impl Engine {
     }
 
     /// `template`: render on the control machine, then write like `copy`.
-    async fn template(self: &Arc<Self>, ht: &HostTask<'_>, args: &Vars, ctx: &Context) -> ActionOut {
+    async fn template(
+        self: &Arc<Self>,
+        ht: &HostTask<'_>,
+        args: &Vars,
+        ctx: &Context,
+    ) -> ActionOut {
         let Some(src) = args.get("src").and_then(Value::as_str) else {
             return failed("src is required");
         };
-        let base = ht.next.task.file.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        let base = ht
+            .next
+            .task
+            .file
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default();
         let candidates = [
             base.join("templates").join(src),
             base.join(src),
@@ -488,21 +561,48 @@ impl Engine {
             Err(e) => return failed(format!("Could not read '{}': {e}", path.display())),
         };
         let mut vars = (*ctx.vars).clone();
-        vars.insert("template_path".into(), Value::String(path.display().to_string()));
+        vars.insert(
+            "template_path".into(),
+            Value::String(path.display().to_string()),
+        );
         vars.insert("template_host".into(), Value::String(hostname()));
-        vars.insert("template_uid".into(), Value::String(super::vars::local_user()));
-        vars.insert("ansible_managed".into(), Value::String("Ansible managed".into()));
+        vars.insert(
+            "template_uid".into(),
+            Value::String(super::vars::local_user()),
+        );
+        vars.insert(
+            "ansible_managed".into(),
+            Value::String("Ansible managed".into()),
+        );
         let tctx = Context {
             vars: Arc::new(vars),
             hostvars: ctx.hostvars.clone(),
         };
         let rendered = match self.templar.render_text(&text, &tctx) {
             Ok(t) => t,
-            Err(e) => return failed(format!("AnsibleError: template error while templating '{}': {e}", path.display())),
+            Err(e) => {
+                return failed(format!(
+                    "AnsibleError: template error while templating '{}': {e}",
+                    path.display()
+                ))
+            }
         };
         let mut copy_args: Vars = args
             .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "src" | "newline_sequence" | "trim_blocks" | "lstrip_blocks" | "variable_start_string" | "variable_end_string" | "block_start_string" | "block_end_string" | "output_encoding"))
+            .filter(|(k, _)| {
+                !matches!(
+                    k.as_str(),
+                    "src"
+                        | "newline_sequence"
+                        | "trim_blocks"
+                        | "lstrip_blocks"
+                        | "variable_start_string"
+                        | "variable_end_string"
+                        | "block_start_string"
+                        | "block_end_string"
+                        | "output_encoding"
+                )
+            })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         copy_args.insert("content".into(), Value::String(rendered));

@@ -125,7 +125,12 @@ impl Cursor {
 
     /// Run an included file next, right after the include task, with the
     /// include's keywords (vars, environment …) as its scope.
-    pub fn push_include(&mut self, nodes: Arc<Vec<TaskNode>>, scope: Common, span: crate::error::Span) {
+    pub fn push_include(
+        &mut self,
+        nodes: Arc<Vec<TaskNode>>,
+        scope: Common,
+        span: crate::error::Span,
+    ) {
         self.stack.push(Frame {
             src: Source::List {
                 nodes,
@@ -208,7 +213,9 @@ impl Cursor {
                     section,
                     pending_failure,
                 } => {
-                    if matches!(*section, Section::Main | Section::Rescue) && !block.always.is_empty() {
+                    if matches!(*section, Section::Main | Section::Rescue)
+                        && !block.always.is_empty()
+                    {
                         *section = Section::Always;
                         top.idx = 0;
                         continue;
@@ -301,7 +308,15 @@ mod tests {
     #[test]
     fn plain_and_nested_blocks() {
         let (seen, _) = walk(
-            vec![task("a"), block(vec![task("b"), block(vec![task("c")], vec![], vec![])], vec![], vec![]), task("d")],
+            vec![
+                task("a"),
+                block(
+                    vec![task("b"), block(vec![task("c")], vec![], vec![])],
+                    vec![],
+                    vec![],
+                ),
+                task("d"),
+            ],
             &[],
         );
         assert_eq!(seen, ["a", "b", "c", "d"]);
@@ -310,7 +325,14 @@ mod tests {
     #[test]
     fn rescue_then_always_then_continue() {
         let (seen, last) = walk(
-            vec![block(vec![task("b1"), task("b2")], vec![task("r")], vec![task("al")]), task("after")],
+            vec![
+                block(
+                    vec![task("b1"), task("b2")],
+                    vec![task("r")],
+                    vec![task("al")],
+                ),
+                task("after"),
+            ],
             &["b1"],
         );
         assert_eq!(seen, ["b1", "r", "al", "after"]);
@@ -320,7 +342,10 @@ mod tests {
     #[test]
     fn always_runs_then_failure_propagates() {
         let (seen, last) = walk(
-            vec![block(vec![task("b1"), task("b2")], vec![], vec![task("al")]), task("after")],
+            vec![
+                block(vec![task("b1"), task("b2")], vec![], vec![task("al")]),
+                task("after"),
+            ],
             &["b1"],
         );
         assert_eq!(seen, ["b1", "al"]);
@@ -331,7 +356,10 @@ mod tests {
     fn inner_failure_caught_by_outer_rescue() {
         let inner = block(vec![task("i1")], vec![], vec![task("ia")]);
         let (seen, last) = walk(
-            vec![block(vec![inner, task("o2")], vec![task("or")], vec![]), task("after")],
+            vec![
+                block(vec![inner, task("o2")], vec![task("or")], vec![]),
+                task("after"),
+            ],
             &["i1"],
         );
         assert_eq!(seen, ["i1", "ia", "or", "after"]);
@@ -341,7 +369,10 @@ mod tests {
     #[test]
     fn failure_in_rescue_fails_after_always() {
         let (seen, last) = walk(
-            vec![block(vec![task("b")], vec![task("r")], vec![task("al")]), task("after")],
+            vec![
+                block(vec![task("b")], vec![task("r")], vec![task("al")]),
+                task("after"),
+            ],
             &["b", "r"],
         );
         assert_eq!(seen, ["b", "r", "al"]);
@@ -354,7 +385,11 @@ mod tests {
         let n = c.peek().unwrap();
         assert_eq!(n.task.display_name(), "inc");
         c.complete(false);
-        c.push_include(Arc::new(vec![task("x1"), task("x2")]), Common::default(), span());
+        c.push_include(
+            Arc::new(vec![task("x1"), task("x2")]),
+            Common::default(),
+            span(),
+        );
         let mut seen = Vec::new();
         while let Some(n) = c.peek() {
             seen.push(n.task.display_name());

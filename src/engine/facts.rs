@@ -37,7 +37,13 @@ pub fn parse(text: &str) -> Map<String, Value> {
         }
     }
     let get = |k: &str| kv.get(k).cloned().unwrap_or_default();
-    let num = |k: &str| get(k).trim().parse::<i64>().map(Value::from).unwrap_or(Value::Null);
+    let num = |k: &str| {
+        get(k)
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or(Value::Null)
+    };
     let hostname = get("hostname");
     let short = hostname.split('.').next().unwrap_or_default().to_string();
     let os_id = get("os_id");
@@ -94,7 +100,9 @@ fn distribution_name(id: &str, name: &str) -> String {
 fn os_family(id: &str, like: &str, system: &str) -> String {
     let fam = |x: &str| match x {
         "debian" | "ubuntu" | "linuxmint" | "raspbian" | "kali" | "devuan" => Some("Debian"),
-        "rhel" | "centos" | "fedora" | "rocky" | "almalinux" | "amzn" | "ol" | "oracle" => Some("RedHat"),
+        "rhel" | "centos" | "fedora" | "rocky" | "almalinux" | "amzn" | "ol" | "oracle" => {
+            Some("RedHat")
+        }
         "alpine" => Some("Alpine"),
         "arch" | "manjaro" => Some("Archlinux"),
         "sles" | "opensuse" | "opensuse-leap" | "opensuse-tumbleweed" | "suse" => Some("Suse"),

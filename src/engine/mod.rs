@@ -83,7 +83,12 @@ pub struct PlayCtx {
 }
 
 impl Engine {
-    pub fn new(inventory: Arc<Inventory>, opts: RunOptions, templar: Templar, sink: Arc<dyn Sink>) -> Arc<Engine> {
+    pub fn new(
+        inventory: Arc<Inventory>,
+        opts: RunOptions,
+        templar: Templar,
+        sink: Arc<dyn Sink>,
+    ) -> Arc<Engine> {
         let hosts = Arc::new(Hosts::default());
         let extra = Arc::new(opts.extra_vars.clone());
         let hostvars = Arc::new(EngineHostVars {
@@ -151,9 +156,20 @@ impl Engine {
     /// vars and play vars only, as Ansible does.
     fn play_level_ctx(&self, play: &Play) -> Context {
         let mut vars = play.vars.clone();
-        vars.extend(self.opts.extra_vars.iter().map(|(k, v)| (k.clone(), v.clone())));
-        vars.insert("playbook_dir".into(), Value::String(play.dir.display().to_string()));
-        vars.insert("omit".into(), Value::String(self.templar.omit_token().to_string()));
+        vars.extend(
+            self.opts
+                .extra_vars
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        vars.insert(
+            "playbook_dir".into(),
+            Value::String(play.dir.display().to_string()),
+        );
+        vars.insert(
+            "omit".into(),
+            Value::String(self.templar.omit_token().to_string()),
+        );
         Context::new(vars)
     }
 
@@ -170,7 +186,12 @@ impl Engine {
                 .collect::<Vec<_>>()
                 .join(","),
             Ok(other) => other.to_string(),
-            Err(e) => return Err(Error::at(&play.span, format!("cannot template 'hosts': {e}"))),
+            Err(e) => {
+                return Err(Error::at(
+                    &play.span,
+                    format!("cannot template 'hosts': {e}"),
+                ))
+            }
         };
         let name = match &play.name {
             Some(n) => match self.templar.render_str(n, &ctx) {
@@ -191,12 +212,9 @@ impl Engine {
             }
         }
 
-        let mut hosts = crate::adhoc::select_hosts(&self.inventory, &pattern, self.opts.limit.as_deref())?;
-        hosts.retain(|h| {
-            self.hosts
-                .slot(h)
-                .with(|s| !s.failed && !s.unreachable)
-        });
+        let mut hosts =
+            crate::adhoc::select_hosts(&self.inventory, &pattern, self.opts.limit.as_deref())?;
+        hosts.retain(|h| self.hosts.slot(h).with(|s| !s.failed && !s.unreachable));
         if hosts.is_empty() {
             self.emit(&Event::NoHostsMatched);
             return Ok(());
@@ -223,7 +241,10 @@ impl Engine {
                     .unwrap_or(false),
             });
             if let Ok(mut m) = self.hostvars.magic.lock() {
-                m.insert("playbook_dir".into(), Value::String(play.dir.display().to_string()));
+                m.insert(
+                    "playbook_dir".into(),
+                    Value::String(play.dir.display().to_string()),
+                );
             }
             let gather = match &play.gather_facts {
                 None => true,
@@ -400,7 +421,11 @@ impl Engine {
     }
 
     /// Run a list of tasks on the batch with the linear strategy.
-    async fn run_tasks(self: &Arc<Self>, pctx: &Arc<PlayCtx>, nodes: Arc<Vec<TaskNode>>) -> PlayEnd {
+    async fn run_tasks(
+        self: &Arc<Self>,
+        pctx: &Arc<PlayCtx>,
+        nodes: Arc<Vec<TaskNode>>,
+    ) -> PlayEnd {
         let mut cursors: IndexMap<String, Cursor> = pctx
             .batch
             .iter()
@@ -438,7 +463,9 @@ impl Engine {
             let mut end_play = false;
             let mut any_fatal_failure = false;
             for (host, end) in ends {
-                let Some(c) = cursors.get_mut(&host) else { continue };
+                let Some(c) = cursors.get_mut(&host) else {
+                    continue;
+                };
                 self.account(&host, &end);
                 let failed = end.outcome == Outcome::Failed && !end.ignored;
                 let unreachable = end.outcome == Outcome::Unreachable && !end.ignored;
@@ -452,8 +479,12 @@ impl Engine {
                         Transition::Rescued => {
                             self.stat(&host, |s| s.rescued += 1);
                             self.hosts.slot(&host).with(|s| {
-                                s.set_facts.insert("ansible_failed_task".into(), serde_json::json!({"name": next.task.display_name()}));
-                                s.set_facts.insert("ansible_failed_result".into(), end.result.clone());
+                                s.set_facts.insert(
+                                    "ansible_failed_task".into(),
+                                    serde_json::json!({"name": next.task.display_name()}),
+                                );
+                                s.set_facts
+                                    .insert("ansible_failed_result".into(), end.result.clone());
                             });
                         }
                         _ => {
@@ -567,7 +598,9 @@ impl Engine {
         while let Some(r) = set.join_next().await {
             match r {
                 Ok(x) => ends.push(x),
-                Err(e) => self.emit(&Event::Warning(&format!("internal error running a task: {e}"))),
+                Err(e) => self.emit(&Event::Warning(&format!(
+                    "internal error running a task: {e}"
+                ))),
             }
         }
         ends.sort_by_key(|(i, _, _)| *i);
@@ -599,7 +632,12 @@ impl Engine {
             return raw;
         }
         let mut vars = pctx.vars.clone();
-        vars.extend(self.opts.extra_vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        vars.extend(
+            self.opts
+                .extra_vars
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
         match self.templar.render_str(&raw, &Context::new(vars)) {
             Ok(Value::String(s)) => s,
             Ok(v) => crate::output::python_repr(&v, true),
@@ -634,7 +672,8 @@ impl Engine {
                     self.hosts.slot(host).with(|s| {
                         (!s.failed || pctx.force_handlers)
                             && !s.unreachable
-                            && (s.notified.contains(&name) || h.task.listen.iter().any(|l| s.notified.contains(l)))
+                            && (s.notified.contains(&name)
+                                || h.task.listen.iter().any(|l| s.notified.contains(l)))
                     })
                 })
                 .cloned()
@@ -698,7 +737,12 @@ fn flatten_handlers(nodes: &[TaskNode]) -> Vec<Next> {
 
 /// Split the play's hosts into `serial` batches (a number, a percentage, or
 /// a list of those with the last repeating).
-fn batches(hosts: &[String], serial: Option<&Value>, templar: &Templar, ctx: &Context) -> Vec<Vec<String>> {
+fn batches(
+    hosts: &[String],
+    serial: Option<&Value>,
+    templar: &Templar,
+    ctx: &Context,
+) -> Vec<Vec<String>> {
     let Some(serial) = serial else {
         return vec![hosts.to_vec()];
     };
@@ -741,7 +785,9 @@ fn batches(hosts: &[String], serial: Option<&Value>, templar: &Templar, ctx: &Co
 pub fn tag_selected(tags: &HashSet<&str>, only: &[String], skip: &[String]) -> bool {
     let has = |t: &str| tags.contains(t);
     if !skip.is_empty() {
-        if skip.iter().any(|s| s == "all") && !(has("always") && !skip.iter().any(|s| s == "always")) {
+        if skip.iter().any(|s| s == "all")
+            && !(has("always") && !skip.iter().any(|s| s == "always"))
+        {
             return false;
         }
         if skip.iter().any(|s| s == "tagged") && !tags.is_empty() {
@@ -781,7 +827,9 @@ pub fn truthy(v: &Value) -> bool {
 }
 
 fn glob_match(pattern: &str, s: &str) -> bool {
-    let re = regex::escape(pattern).replace("\\*", ".*").replace("\\?", ".");
+    let re = regex::escape(pattern)
+        .replace("\\*", ".*")
+        .replace("\\?", ".");
     regex::Regex::new(&format!("^{re}$"))
         .map(|r| r.is_match(s))
         .unwrap_or(false)
@@ -801,9 +849,17 @@ mod tests {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert!(tag_selected(&set(&[]), &none, &none));
         assert!(!tag_selected(&set(&["never"]), &none, &none));
-        assert!(tag_selected(&set(&["never", "debug"]), &s(&["debug"]), &none));
+        assert!(tag_selected(
+            &set(&["never", "debug"]),
+            &s(&["debug"]),
+            &none
+        ));
         assert!(tag_selected(&set(&["always"]), &s(&["web"]), &none));
-        assert!(!tag_selected(&set(&["always"]), &s(&["web"]), &s(&["always"])));
+        assert!(!tag_selected(
+            &set(&["always"]),
+            &s(&["web"]),
+            &s(&["always"])
+        ));
         assert!(!tag_selected(&set(&["db"]), &s(&["web"]), &none));
         assert!(tag_selected(&set(&["web"]), &s(&["web"]), &none));
         assert!(!tag_selected(&set(&["web"]), &none, &s(&["web"])));

@@ -64,7 +64,11 @@ impl Hosts {
     pub fn all(&self) -> Vec<(String, Arc<HostSlot>)> {
         match self.slots.lock() {
             Ok(g) => g.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            Err(p) => p.into_inner().iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Err(p) => p
+                .into_inner()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         }
     }
 }

@@ -72,7 +72,11 @@ impl ActionOut {
 }
 
 /// A keyword's value as the innermost of play → blocks → task sets it.
-pub fn inherited<T>(parents: &[Arc<Block>], task: &Task, f: impl Fn(&Common) -> Option<T>) -> Option<T> {
+pub fn inherited<T>(
+    parents: &[Arc<Block>],
+    task: &Task,
+    f: impl Fn(&Common) -> Option<T>,
+) -> Option<T> {
     let mut out = None;
     for b in parents {
         if let Some(x) = f(&b.common) {
@@ -100,28 +104,44 @@ const NO_LOG_MSG: &str =
     "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
 impl Engine {
-    pub async fn exec_task(self: &Arc<Self>, pctx: &Arc<PlayCtx>, host: &str, next: &Next) -> TaskEnd {
+    pub async fn exec_task(
+        self: &Arc<Self>,
+        pctx: &Arc<PlayCtx>,
+        host: &str,
+        next: &Next,
+    ) -> TaskEnd {
         let task = &next.task;
         let vars = self.task_vars(pctx, host, &next.parents, Some(task));
         let ctx = Context {
             vars: Arc::new(vars),
             hostvars: Some(self.hostvars.clone() as Arc<dyn HostVars>),
         };
-        let flag = |f: fn(&Common) -> Option<Value>, play_default: Option<Value>| -> Result<Option<bool>, TemplateError> {
+        let flag = |f: fn(&Common) -> Option<Value>,
+                    play_default: Option<Value>|
+         -> Result<Option<bool>, TemplateError> {
             match inherited(&next.parents, task, f).or(play_default) {
                 None => Ok(None),
                 Some(v) => Ok(Some(truthy(&self.templar.render_value(&v, &ctx)?))),
             }
         };
-        let no_log = flag(|c| c.no_log.clone(), pctx.common.no_log.clone()).ok().flatten().unwrap_or(false);
-        let ignore_errors = flag(|c| c.ignore_errors.clone(), pctx.common.ignore_errors.clone())
+        let no_log = flag(|c| c.no_log.clone(), pctx.common.no_log.clone())
             .ok()
             .flatten()
             .unwrap_or(false);
-        let ignore_unreachable = flag(|c| c.ignore_unreachable.clone(), pctx.common.ignore_unreachable.clone())
-            .ok()
-            .flatten()
-            .unwrap_or(false);
+        let ignore_errors = flag(
+            |c| c.ignore_errors.clone(),
+            pctx.common.ignore_errors.clone(),
+        )
+        .ok()
+        .flatten()
+        .unwrap_or(false);
+        let ignore_unreachable = flag(
+            |c| c.ignore_unreachable.clone(),
+            pctx.common.ignore_unreachable.clone(),
+        )
+        .ok()
+        .flatten()
+        .unwrap_or(false);
         let check = flag(|c| c.check_mode.clone(), pctx.common.check_mode.clone())
             .ok()
             .flatten()
@@ -156,7 +176,9 @@ impl Engine {
                 Ok(Value::String(s)) => Some(s),
                 Ok(Value::Null) => None,
                 Ok(other) => Some(other.to_string()),
-                Err(e) => return self.finish_failed(host, task, e.to_string(), no_log, ignore_errors),
+                Err(e) => {
+                    return self.finish_failed(host, task, e.to_string(), no_log, ignore_errors)
+                }
             },
         };
         let ht = HostTask {
@@ -172,7 +194,13 @@ impl Engine {
         let (result, unreachable, include, control, verbose_always) = match &task.loop_ {
             None => {
                 let out = self.run_with_retries(&ht, &ctx).await;
-                (out.result, out.unreachable, out.include, out.control, out.verbose_always)
+                (
+                    out.result,
+                    out.unreachable,
+                    out.include,
+                    out.control,
+                    out.verbose_always,
+                )
             }
             Some(_) => {
                 let (r, unreachable, include) = self.run_loop(&ht, &ctx, no_log).await;
@@ -217,7 +245,11 @@ impl Engine {
         if outcome == Outcome::Changed {
             self.notify(host, next);
         }
-        let shown = if no_log { censor(&result) } else { Value::Object(result.clone()) };
+        let shown = if no_log {
+            censor(&result)
+        } else {
+            Value::Object(result.clone())
+        };
         let shown = if task.loop_.is_some() {
             shown
         } else {
@@ -227,7 +259,8 @@ impl Engine {
             host: host.to_string(),
             delegated_to: ht.delegate_to.clone(),
             outcome,
-            ignored: (outcome == Outcome::Failed && ignore_errors) || (outcome == Outcome::Unreachable && ignore_unreachable),
+            ignored: (outcome == Outcome::Failed && ignore_errors)
+                || (outcome == Outcome::Unreachable && ignore_unreachable),
             result: shown,
             item_label: None,
             verbose_always,
@@ -248,7 +281,12 @@ impl Engine {
     }
 
     /// `None` when every condition holds, else the one that was false.
-    fn eval_when(&self, conds: &[Value], ctx: &Context, task: &Task) -> Result<Option<Value>, String> {
+    fn eval_when(
+        &self,
+        conds: &[Value],
+        ctx: &Context,
+        task: &Task,
+    ) -> Result<Option<Value>, String> {
         for c in conds {
             match self.templar.eval_condition(c, ctx) {
                 Ok(true) => {}
@@ -271,7 +309,10 @@ impl Engine {
         let mut r = Map::new();
         r.insert("changed".into(), Value::Bool(false));
         r.insert("false_condition".into(), Value::String(cond_text(&cond)));
-        r.insert("skip_reason".into(), Value::String("Conditional result was False".into()));
+        r.insert(
+            "skip_reason".into(),
+            Value::String("Conditional result was False".into()),
+        );
         r.insert("skipped".into(), Value::Bool(true));
         let registered = Value::Object(r.clone());
         if let Some(name) = &task.register {
@@ -280,7 +321,11 @@ impl Engine {
                 s.set_facts.insert(name.clone(), reg);
             });
         }
-        let shown = if no_log { censor(&r) } else { Value::Object(r.clone()) };
+        let shown = if no_log {
+            censor(&r)
+        } else {
+            Value::Object(r.clone())
+        };
         self.emit(&Event::Result(&HostResult {
             host: host.to_string(),
             delegated_to: None,
@@ -301,7 +346,14 @@ impl Engine {
         }
     }
 
-    fn finish_failed(&self, host: &str, task: &Task, msg: String, no_log: bool, ignore_errors: bool) -> TaskEnd {
+    fn finish_failed(
+        &self,
+        host: &str,
+        task: &Task,
+        msg: String,
+        no_log: bool,
+        ignore_errors: bool,
+    ) -> TaskEnd {
         let mut r = Map::new();
         r.insert("changed".into(), Value::Bool(false));
         r.insert("failed".into(), Value::Bool(true));
@@ -313,7 +365,11 @@ impl Engine {
                 s.set_facts.insert(name.clone(), reg);
             });
         }
-        let shown = if no_log { censor(&r) } else { Value::Object(r.clone()) };
+        let shown = if no_log {
+            censor(&r)
+        } else {
+            Value::Object(r.clone())
+        };
         self.emit(&Event::Result(&HostResult {
             host: host.to_string(),
             delegated_to: None,
@@ -335,7 +391,12 @@ impl Engine {
     }
 
     /// `environment:` merged play → blocks → task, rendered to strings.
-    fn environment(&self, pctx: &PlayCtx, next: &Next, ctx: &Context) -> Result<Vec<(String, String)>, String> {
+    fn environment(
+        &self,
+        pctx: &PlayCtx,
+        next: &Next,
+        ctx: &Context,
+    ) -> Result<Vec<(String, String)>, String> {
         let mut layers: Vec<&Value> = Vec::new();
         if let Some(e) = &pctx.common.environment {
             layers.push(e);
@@ -419,7 +480,10 @@ impl Engine {
             }
             self.apply_conditions(task, ctx, &mut out.result);
             let bound = bind_register(ctx, task, &out.result);
-            let done = self.templar.eval_condition(&Value::Array(until.clone()), &bound).unwrap_or(false);
+            let done = self
+                .templar
+                .eval_condition(&Value::Array(until.clone()), &bound)
+                .unwrap_or(false);
             out.result.insert("attempts".into(), Value::from(attempt));
             if done {
                 return out;
@@ -444,27 +508,53 @@ impl Engine {
     fn apply_conditions(&self, task: &Task, ctx: &Context, r: &mut Map<String, Value>) {
         if let Some(conds) = &task.changed_when {
             let bound = bind_register(ctx, task, r);
-            match self.templar.eval_condition(&Value::Array(conds.clone()), &bound) {
+            match self
+                .templar
+                .eval_condition(&Value::Array(conds.clone()), &bound)
+            {
                 Ok(c) => {
                     r.insert("changed".into(), Value::Bool(c));
                 }
                 Err(e) => {
                     r.insert("failed".into(), Value::Bool(true));
-                    r.insert("msg".into(), Value::String(format!("The conditional check '{}' failed. The error was: {e}", conds.iter().map(cond_text).collect::<Vec<_>>().join(" and "))));
+                    r.insert(
+                        "msg".into(),
+                        Value::String(format!(
+                            "The conditional check '{}' failed. The error was: {e}",
+                            conds
+                                .iter()
+                                .map(cond_text)
+                                .collect::<Vec<_>>()
+                                .join(" and ")
+                        )),
+                    );
                     return;
                 }
             }
         }
         if let Some(conds) = &task.failed_when {
             let bound = bind_register(ctx, task, r);
-            match self.templar.eval_condition(&Value::Array(conds.clone()), &bound) {
+            match self
+                .templar
+                .eval_condition(&Value::Array(conds.clone()), &bound)
+            {
                 Ok(f) => {
                     r.insert("failed".into(), Value::Bool(f));
                     r.insert("failed_when_result".into(), Value::Bool(f));
                 }
                 Err(e) => {
                     r.insert("failed".into(), Value::Bool(true));
-                    r.insert("msg".into(), Value::String(format!("The conditional check '{}' failed. The error was: {e}", conds.iter().map(cond_text).collect::<Vec<_>>().join(" and "))));
+                    r.insert(
+                        "msg".into(),
+                        Value::String(format!(
+                            "The conditional check '{}' failed. The error was: {e}",
+                            conds
+                                .iter()
+                                .map(cond_text)
+                                .collect::<Vec<_>>()
+                                .join(" and ")
+                        )),
+                    );
                 }
             }
         }
@@ -472,7 +562,16 @@ impl Engine {
 
     /// A looped task: one action per item, each shown as it ends, then the
     /// aggregate result Ansible registers (`results`, `msg`, `changed`).
-    async fn run_loop(self: &Arc<Self>, ht: &HostTask<'_>, ctx: &Context, no_log: bool) -> (Map<String, Value>, bool, Option<(Arc<Vec<TaskNode>>, Common, Span)>) {
+    async fn run_loop(
+        self: &Arc<Self>,
+        ht: &HostTask<'_>,
+        ctx: &Context,
+        no_log: bool,
+    ) -> (
+        Map<String, Value>,
+        bool,
+        Option<(Arc<Vec<TaskNode>>, Common, Span)>,
+    ) {
         let task = &ht.next.task;
         let items = match self.loop_items(task, ctx) {
             Ok(i) => i,
@@ -491,7 +590,10 @@ impl Engine {
             .pause
             .as_ref()
             .and_then(|v| self.templar.render_value(v, ctx).ok())
-            .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+            .and_then(|v| {
+                v.as_f64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
             .unwrap_or(0.0);
         let mut results = Vec::new();
         let mut any_changed = false;
@@ -510,11 +612,14 @@ impl Engine {
                 vars.insert("ansible_index_var".into(), Value::String(iv.clone()));
             }
             if extended {
-                vars.insert("ansible_loop".into(), serde_json::json!({
-                    "index": i + 1, "index0": i, "revindex": n - i, "revindex0": n - i - 1,
-                    "first": i == 0, "last": i + 1 == n, "length": n,
-                    "previtem": if i > 0 { Value::Null } else { Value::Null },
-                }));
+                vars.insert(
+                    "ansible_loop".into(),
+                    serde_json::json!({
+                        "index": i + 1, "index0": i, "revindex": n - i, "revindex0": n - i - 1,
+                        "first": i == 0, "last": i + 1 == n, "length": n,
+                        "previtem": if i > 0 { Value::Null } else { Value::Null },
+                    }),
+                );
             }
             let ictx = Context {
                 vars: Arc::new(vars),
@@ -528,12 +633,16 @@ impl Engine {
                     .unwrap_or_else(|_| crate::output::python_repr(&item, true)),
                 None => crate::output::python_repr(&item, true),
             };
+            let mut verbose_always = false;
             let mut r = match self.eval_when(&task.common.when, &ictx, task) {
                 Ok(Some(cond)) => {
                     let mut r = Map::new();
                     r.insert("changed".into(), Value::Bool(false));
                     r.insert("false_condition".into(), Value::String(cond_text(&cond)));
-                    r.insert("skip_reason".into(), Value::String("Conditional result was False".into()));
+                    r.insert(
+                        "skip_reason".into(),
+                        Value::String("Conditional result was False".into()),
+                    );
                     r.insert("skipped".into(), Value::Bool(true));
                     r
                 }
@@ -552,6 +661,7 @@ impl Engine {
                     if let Some(inc) = out.include {
                         includes.push(inc);
                     }
+                    verbose_always = out.verbose_always;
                     out.result
                 }
             };
@@ -576,7 +686,11 @@ impl Engine {
                 Outcome::Ok
             };
             if crate::playbook::short_action(&task.action) != "include_tasks" || failed {
-                let shown = if no_log { censor(&r) } else { Value::Object(r.clone()) };
+                let shown = if no_log {
+                    censor(&r)
+                } else {
+                    Value::Object(r.clone())
+                };
                 self.emit(&Event::ItemResult(&HostResult {
                     host: ht.host.to_string(),
                     delegated_to: ht.delegate_to.clone(),
@@ -584,20 +698,36 @@ impl Engine {
                     ignored: false,
                     result: display_form(&task.action, shown),
                     item_label: Some(label),
-                    verbose_always: false,
+                    verbose_always,
                 }));
             }
             results.push(Value::Object(r));
         }
-        let all_skipped = !results.is_empty() && results.iter().all(|r| r.get("skipped").map(truthy).unwrap_or(false));
+        let all_skipped = !results.is_empty()
+            && results
+                .iter()
+                .all(|r| r.get("skipped").map(truthy).unwrap_or(false));
         let mut agg = Map::new();
         agg.insert("changed".into(), Value::Bool(any_changed));
         if any_failed {
             agg.insert("failed".into(), Value::Bool(true));
-            agg.insert("msg".into(), Value::String("One or more items failed".into()));
+            agg.insert(
+                "msg".into(),
+                Value::String("One or more items failed".into()),
+            );
         } else if all_skipped || results.is_empty() {
             agg.insert("skipped".into(), Value::Bool(true));
-            agg.insert("msg".into(), Value::String(if results.is_empty() { "No items in the list" } else { "All items skipped" }.into()));
+            agg.insert(
+                "msg".into(),
+                Value::String(
+                    if results.is_empty() {
+                        "No items in the list"
+                    } else {
+                        "All items skipped"
+                    }
+                    .into(),
+                ),
+            );
         } else {
             agg.insert("msg".into(), Value::String("All items completed".into()));
         }
@@ -669,7 +799,8 @@ impl Engine {
                             vars: Arc::new(vars),
                             hostvars: ctx.hostvars.clone(),
                         };
-                        let expr = format!("query({}, *__ferry_terms)", Value::String(name.to_string()));
+                        let expr =
+                            format!("query({}, *__ferry_terms)", Value::String(name.to_string()));
                         match self.templar.eval_expression(&expr, &c) {
                             Ok(Value::Array(a)) => Ok(a),
                             Ok(other) => Ok(vec![other]),
@@ -713,7 +844,14 @@ pub fn registered_value(r: &Map<String, Value>) -> Value {
 pub fn censor(r: &Map<String, Value>) -> Value {
     let mut out = Map::new();
     out.insert("censored".into(), Value::String(NO_LOG_MSG.into()));
-    for k in ["attempts", "changed", "retries", "failed", "skipped", "unreachable"] {
+    for k in [
+        "attempts",
+        "changed",
+        "retries",
+        "failed",
+        "skipped",
+        "unreachable",
+    ] {
         if let Some(v) = r.get(k) {
             out.insert(k.into(), v.clone());
         }
@@ -731,8 +869,10 @@ fn display_form(action: &str, v: Value) -> Value {
     let has_msg = m.contains_key("msg");
     for (k, x) in m {
         let keep = if has_msg {
-            matches!(k.as_str(), "msg" | "warnings" | "deprecations" | "failed" | "skipped" | "censored" | "item" | "ansible_loop_var")
-                || k.starts_with('_')
+            matches!(
+                k.as_str(),
+                "msg" | "warnings" | "deprecations" | "failed" | "skipped" | "censored"
+            ) || k.starts_with('_')
         } else {
             !matches!(k.as_str(), "changed" | "invocation" | "skip_reason")
         };
@@ -750,7 +890,9 @@ fn cond_text(c: &Value) -> String {
     }
 }
 
-fn merge_includes(mut incs: Vec<(Arc<Vec<TaskNode>>, Common, Span)>) -> Option<(Arc<Vec<TaskNode>>, Common, Span)> {
+fn merge_includes(
+    mut incs: Vec<(Arc<Vec<TaskNode>>, Common, Span)>,
+) -> Option<(Arc<Vec<TaskNode>>, Common, Span)> {
     if incs.len() <= 1 {
         return incs.pop();
     }

@@ -39,7 +39,13 @@ const CONN_VARS: &[&str] = &[
 impl Engine {
     /// Inventory → facts → play vars → vars_files → block vars → task vars →
     /// include_vars → set_fact/register → extra vars, then magic variables.
-    pub fn task_vars(&self, pctx: &PlayCtx, host: &str, parents: &[Arc<Block>], task: Option<&Task>) -> Vars {
+    pub fn task_vars(
+        &self,
+        pctx: &PlayCtx,
+        host: &str,
+        parents: &[Arc<Block>],
+        task: Option<&Task>,
+    ) -> Vars {
         let mut v = self.inventory.host_vars(host);
         let slot = self.hosts.slot(host);
         let (facts, include_vars, set_facts) =
@@ -82,7 +88,10 @@ impl Engine {
             "inventory_hostname_short".into(),
             Value::String(host.split('.').next().unwrap_or(host).to_string()),
         );
-        v.insert("group_names".into(), strs(&self.inventory.group_names(host)));
+        v.insert(
+            "group_names".into(),
+            strs(&self.inventory.group_names(host)),
+        );
         let groups = self.inventory.groups_map();
         v.insert(
             "groups".into(),
@@ -92,26 +101,56 @@ impl Engine {
         v.insert("ansible_play_hosts".into(), strs(&active));
         v.insert("play_hosts".into(), strs(&batch_active));
         v.insert("ansible_play_batch".into(), strs(&batch_active));
-        v.insert("ansible_play_name".into(), Value::String(pctx.play_name.clone()));
-        v.insert("playbook_dir".into(), Value::String(pctx.dir.display().to_string()));
+        v.insert(
+            "ansible_play_name".into(),
+            Value::String(pctx.play_name.clone()),
+        );
+        v.insert(
+            "playbook_dir".into(),
+            Value::String(pctx.dir.display().to_string()),
+        );
         v.insert("ansible_check_mode".into(), Value::Bool(self.opts.check));
         v.insert("ansible_diff_mode".into(), Value::Bool(self.opts.diff));
         v.insert("ansible_verbosity".into(), Value::from(self.opts.verbosity));
         v.insert("ansible_forks".into(), Value::from(self.opts.forks));
-        v.insert("ansible_run_tags".into(), strs(if self.opts.tags.is_empty() { &[] } else { &self.opts.tags }));
+        v.insert(
+            "ansible_run_tags".into(),
+            strs(if self.opts.tags.is_empty() {
+                &[]
+            } else {
+                &self.opts.tags
+            }),
+        );
         v.insert("ansible_skip_tags".into(), strs(&self.opts.skip_tags));
-        v.insert("omit".into(), Value::String(self.templar.omit_token().to_string()));
+        v.insert(
+            "omit".into(),
+            Value::String(self.templar.omit_token().to_string()),
+        );
         v.insert(
             "ansible_version".into(),
             serde_json::json!({"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0"}),
         );
         if let Some(cfg) = &self.opts.config_file {
-            v.insert("ansible_config_file".into(), Value::String(cfg.display().to_string()));
+            v.insert(
+                "ansible_config_file".into(),
+                Value::String(cfg.display().to_string()),
+            );
         }
-        if let Some(src) = self.inventory.hosts.get(host).and_then(|h| h.source.clone()) {
-            v.insert("inventory_file".into(), Value::String(src.display().to_string()));
+        if let Some(src) = self
+            .inventory
+            .hosts
+            .get(host)
+            .and_then(|h| h.source.clone())
+        {
+            v.insert(
+                "inventory_file".into(),
+                Value::String(src.display().to_string()),
+            );
             if let Some(d) = src.parent() {
-                v.insert("inventory_dir".into(), Value::String(d.display().to_string()));
+                v.insert(
+                    "inventory_dir".into(),
+                    Value::String(d.display().to_string()),
+                );
             }
         }
     }
@@ -145,9 +184,10 @@ impl Engine {
         for k in CONN_VARS {
             if let Some(raw) = v.get(*k) {
                 let val = match raw {
-                    Value::String(s) if crate::template::Templar::is_template(s) => {
-                        self.templar.render_str(s, &ctx).unwrap_or_else(|_| raw.clone())
-                    }
+                    Value::String(s) if crate::template::Templar::is_template(s) => self
+                        .templar
+                        .render_str(s, &ctx)
+                        .unwrap_or_else(|_| raw.clone()),
                     other => other.clone(),
                 };
                 out.insert(k.to_string(), val);
@@ -158,7 +198,13 @@ impl Engine {
 
     /// The connection spec for a host (task-level `remote_user`/`connection`
     /// keywords override the variables, as in Ansible).
-    pub fn conn_spec(&self, pctx: &PlayCtx, host: &str, parents: &[Arc<Block>], task: Option<&Task>) -> Result<ConnSpec, String> {
+    pub fn conn_spec(
+        &self,
+        pctx: &PlayCtx,
+        host: &str,
+        parents: &[Arc<Block>],
+        task: Option<&Task>,
+    ) -> Result<ConnSpec, String> {
         let vars = self.task_vars(pctx, host, parents, task);
         let mut subset = self.conn_subset(&vars);
         let keyword = |f: fn(&crate::playbook::Common) -> Option<Value>| -> Option<Value> {

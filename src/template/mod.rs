@@ -456,12 +456,7 @@ impl LazyVars {
                 o
             },
             cache: Mutex::new(cache),
-            resolving: Mutex::new(
-                self.resolving
-                    .lock()
-                    .map(|r| r.clone())
-                    .unwrap_or_default(),
-            ),
+            resolving: Mutex::new(self.resolving.lock().map(|r| r.clone()).unwrap_or_default()),
             missing: Mutex::new(Vec::new()),
             inner_errors: Mutex::new(HashMap::new()),
             capture,
