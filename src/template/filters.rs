@@ -8,9 +8,9 @@
 
 use std::sync::Arc;
 
-use indexmap::IndexMap;
-use minijinja::value::{Rest, Value, ValueKind};
 use base64ct::Encoding;
+use indexmap::IndexMap;
+use minijinja::value::{Rest, Value, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, State};
 use serde_json::{Map, Value as Json};
 
@@ -106,7 +106,11 @@ pub(crate) fn to_bool(v: &Value) -> bool {
         ValueKind::None | ValueKind::Undefined => false,
         ValueKind::Number => as_f64(v).is_some_and(|f| f == 1.0),
         ValueKind::String => matches!(
-            v.as_str().unwrap_or_default().trim().to_lowercase().as_str(),
+            v.as_str()
+                .unwrap_or_default()
+                .trim()
+                .to_lowercase()
+                .as_str(),
             "yes" | "on" | "1" | "true" | "y" | "t" | "1.0"
         ),
         _ => false,
@@ -151,8 +155,11 @@ fn reg(env: &mut Environment<'static>, names: &[&'static str], f: FilterFn) {
             format!("ansible.builtin.{name}"),
             format!("community.general.{name}"),
         ] {
-            env.add_filter(full, move |state: &mut State, args: Rest<Value>| {
-                f(state, Args::split(args.0))
+            env.add_filter(full, move |state: &mut State, args: Rest<ValueOrKwargs>| {
+                f(
+                    state,
+                    Args::split(args.0.into_iter().map(Value::from).collect()),
+                )
             });
         }
     }
@@ -162,13 +169,14 @@ fn reg(env: &mut Environment<'static>, names: &[&'static str], f: FilterFn) {
 fn guard_builtin(env: &mut Environment<'static>, name: &'static str, func: Value) {
     for full in [name.to_string(), format!("ansible.builtin.{name}")] {
         let func = func.clone();
-        env.add_filter(full, move |state: &mut State, args: Rest<Value>| {
-            if let Some(first) = args.0.first() {
+        env.add_filter(full, move |state: &mut State, args: Rest<ValueOrKwargs>| {
+            let args: Vec<Value> = args.0.into_iter().map(Value::from).collect();
+            if let Some(first) = args.first() {
                 if first.is_undefined() {
                     return Err(undefined_error(first));
                 }
             }
-            func.call(state, &args.0)
+            func.call(state, &args)
         });
     }
 }
@@ -198,7 +206,9 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
     }
 
     reg(env, &["string"], |_, a| Ok(Value::from(a.input_str()?)));
-    reg(env, &["bool"], |_, a| Ok(Value::from(to_bool(a.defined()?))));
+    reg(env, &["bool"], |_, a| {
+        Ok(Value::from(to_bool(a.defined()?)))
+    });
     reg(env, &["int"], f_int);
     reg(env, &["float"], f_float);
     reg(env, &["join"], f_join);
@@ -232,7 +242,9 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
         let s = a.input_str()?;
         let node = crate::yaml::parse_str(&s, std::path::Path::new("<from_yaml>"))
             .map_err(|e| fail(format!("from_yaml: {e}")))?;
-        Ok(json_to_value(&node.map(|n| n.to_json()).unwrap_or(Json::Null)))
+        Ok(json_to_value(
+            &node.map(|n| n.to_json()).unwrap_or(Json::Null),
+        ))
     });
     reg(env, &["from_yaml_all"], f_from_yaml_all);
     reg(env, &["to_yaml"], |_, a| {
@@ -250,7 +262,12 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
         let j = a.json()?;
         let indent = a.int(0, "indent").unwrap_or(4).clamp(1, 9) as usize;
         let sort = a.boolean(99, "sort_keys", true);
-        Ok(Value::from(super::yaml_emit::dump(&j, indent, Some(false), sort)))
+        Ok(Value::from(super::yaml_emit::dump(
+            &j,
+            indent,
+            Some(false),
+            sort,
+        )))
     });
     reg(env, &["json_query"], f_json_query);
     reg(env, &["regex_replace"], f_regex_replace);
@@ -270,7 +287,9 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
         let f = a.get(1, "false_val").cloned().unwrap_or(Value::from(()));
         Ok(if v.is_true() { t } else { f })
     });
-    reg(env, &["quote"], |_, a| Ok(Value::from(shell_quote(&a.input_str()?))));
+    reg(env, &["quote"], |_, a| {
+        Ok(Value::from(shell_quote(&a.input_str()?)))
+    });
     reg(env, &["b64encode"], |_, a| {
         let s = a.input_str()?;
         Ok(Value::from(base64ct::Base64::encode_string(s.as_bytes())))
@@ -287,8 +306,12 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
         let s = a.input_str()?;
         Ok(Value::from(s.rsplit('/').next().unwrap_or("").to_string()))
     });
-    reg(env, &["dirname"], |_, a| Ok(Value::from(py_dirname(&a.input_str()?))));
-    reg(env, &["expanduser"], |_, a| Ok(Value::from(expanduser(&a.input_str()?))));
+    reg(env, &["dirname"], |_, a| {
+        Ok(Value::from(py_dirname(&a.input_str()?)))
+    });
+    reg(env, &["expanduser"], |_, a| {
+        Ok(Value::from(expanduser(&a.input_str()?)))
+    });
     reg(env, &["realpath"], |_, a| {
         let s = expanduser(&a.input_str()?);
         Ok(Value::from(
@@ -342,12 +365,16 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
             Json::Array(l) => l,
             other => vec![other],
         };
-        Ok(json_to_value(&Json::Array(flatten(&list, levels, skip_nulls))))
+        Ok(json_to_value(&Json::Array(flatten(
+            &list, levels, skip_nulls,
+        ))))
     });
     reg(env, &["union"], |_, a| set_op(a, "union"));
     reg(env, &["intersect"], |_, a| set_op(a, "intersect"));
     reg(env, &["difference"], |_, a| set_op(a, "difference"));
-    reg(env, &["symmetric_difference"], |_, a| set_op(a, "symmetric_difference"));
+    reg(env, &["symmetric_difference"], |_, a| {
+        set_op(a, "symmetric_difference")
+    });
     reg(env, &["zip"], |_, a| f_zip(a, false));
     reg(env, &["zip_longest"], |_, a| f_zip(a, true));
     reg(env, &["product"], f_product);
@@ -356,15 +383,22 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
     reg(env, &["hash"], |_, a| {
         let s = a.input_str()?;
         let algo = a.string(0, "hashtype", "sha1");
-        Ok(Value::from(super::crypt::hex_digest(&algo, s.as_bytes()).ok_or_else(|| fail(format!("unsupported hash type {algo}")))?))
+        Ok(Value::from(
+            super::crypt::hex_digest(&algo, s.as_bytes())
+                .ok_or_else(|| fail(format!("unsupported hash type {algo}")))?,
+        ))
     });
     reg(env, &["checksum", "sha1"], |_, a| {
         let s = a.input_str()?;
-        Ok(Value::from(super::crypt::hex_digest("sha1", s.as_bytes()).unwrap_or_default()))
+        Ok(Value::from(
+            super::crypt::hex_digest("sha1", s.as_bytes()).unwrap_or_default(),
+        ))
     });
     reg(env, &["md5"], |_, a| {
         let s = a.input_str()?;
-        Ok(Value::from(super::crypt::hex_digest("md5", s.as_bytes()).unwrap_or_default()))
+        Ok(Value::from(
+            super::crypt::hex_digest("md5", s.as_bytes()).unwrap_or_default(),
+        ))
     });
     reg(env, &["password_hash"], |_, a| {
         let pw = a.input_str()?;
@@ -392,7 +426,9 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
         }
     });
     reg(env, &["comment"], f_comment);
-    reg(env, &["type_debug"], |_, a| Ok(Value::from(pyrepr::type_name(&a.value))));
+    reg(env, &["type_debug"], |_, a| {
+        Ok(Value::from(pyrepr::type_name(&a.value)))
+    });
     reg(env, &["random"], f_random);
     reg(env, &["shuffle"], |_, a| {
         let mut items = match a.json()? {
@@ -437,14 +473,19 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
     reg(env, &["root"], |_, a| {
         let x = as_f64(a.defined()?).ok_or_else(|| fail("root() can only be used on numbers"))?;
         let b = a.get(0, "base").and_then(as_f64).unwrap_or(2.0);
-        Ok(Value::from(if b == 2.0 { x.sqrt() } else { x.powf(1.0 / b) }))
+        Ok(Value::from(if b == 2.0 {
+            x.sqrt()
+        } else {
+            x.powf(1.0 / b)
+        }))
     });
     reg(env, &["human_to_bytes"], |_, a| {
         let s = a.input_str()?;
         human_to_bytes(&s).map(Value::from).map_err(fail)
     });
     reg(env, &["human_readable"], |_, a| {
-        let x = as_f64(a.defined()?).ok_or_else(|| fail("human_readable() can only be used on numbers"))?;
+        let x = as_f64(a.defined()?)
+            .ok_or_else(|| fail("human_readable() can only be used on numbers"))?;
         let isbits = a.boolean(0, "isbits", false);
         Ok(Value::from(human_readable(x, isbits)))
     });
@@ -482,9 +523,18 @@ fn f_int(_: &mut State, a: Args) -> Result<Value, Error> {
             None => (false, s.trim_start_matches('+').to_string()),
         };
         let digits = match base {
-            16 => digits.trim_start_matches("0x").trim_start_matches("0X").to_string(),
-            8 => digits.trim_start_matches("0o").trim_start_matches("0O").to_string(),
-            2 => digits.trim_start_matches("0b").trim_start_matches("0B").to_string(),
+            16 => digits
+                .trim_start_matches("0x")
+                .trim_start_matches("0X")
+                .to_string(),
+            8 => digits
+                .trim_start_matches("0o")
+                .trim_start_matches("0O")
+                .to_string(),
+            2 => digits
+                .trim_start_matches("0b")
+                .trim_start_matches("0B")
+                .to_string(),
             _ => digits,
         };
         if let Ok(n) = i64::from_str_radix(&digits, base.clamp(2, 36) as u32) {
@@ -576,33 +626,37 @@ fn f_format(state: &mut State, a: Args) -> Result<Value, Error> {
     f.call(state, &args)
 }
 
-fn f_mandatory(_: &mut State, a: Args) -> Result<Value, Error> {
+fn f_mandatory(state: &mut State, a: Args) -> Result<Value, Error> {
     if a.value.is_undefined() {
+        let missing = state
+            .lookup(super::CTX_VAR)
+            .and_then(|c| c.downcast_object::<super::LazyVars>())
+            .and_then(|l| l.last_missing());
         let msg = match a.opt_string(0, "msg") {
             Some(m) => m,
             None => {
-                let name = undefined_name(&a.value).unwrap_or_default();
+                let name = missing.clone().unwrap_or_default();
                 format!("Mandatory variable '{name}' not defined.")
             }
         };
-        let name = undefined_name(&a.value).unwrap_or_default();
+        let name = missing.unwrap_or_default();
         return Err(TemplateError::Undefined { name, message: msg }.into_mj());
     }
     Ok(a.value)
 }
 
-/// Best-effort name of an undefined value (from minijinja's origin tracking).
-fn undefined_name(v: &Value) -> Option<String> {
-    let e = undefined_error(v);
-    let d = e.detail()?;
-    super::undefined_expr(d)
-}
-
 fn f_combine(_: &mut State, a: Args) -> Result<Value, Error> {
     let recursive = a.boolean(99, "recursive", false);
     let list_merge = a.string(99, "list_merge", "replace");
-    if !["replace", "keep", "append", "prepend", "append_rp", "prepend_rp"]
-        .contains(&list_merge.as_str())
+    if ![
+        "replace",
+        "keep",
+        "append",
+        "prepend",
+        "append_rp",
+        "prepend_rp",
+    ]
+    .contains(&list_merge.as_str())
     {
         return Err(fail(format!(
             "combine: 'list_merge' accepts only 'replace', 'keep', 'append', 'prepend', 'append_rp' or 'prepend_rp', got {list_merge}"
@@ -776,8 +830,8 @@ fn f_from_yaml_all(_: &mut State, a: Args) -> Result<Value, Error> {
 fn f_json_query(_: &mut State, a: Args) -> Result<Value, Error> {
     let data = a.json()?;
     let expr = a.string(0, "expr", "");
-    let compiled =
-        jmespath::compile(&expr).map_err(|e| fail(format!("JMESPathError in json_query filter plugin:\n{e}")))?;
+    let compiled = jmespath::compile(&expr)
+        .map_err(|e| fail(format!("JMESPathError in json_query filter plugin:\n{e}")))?;
     let res = compiled
         .search(data)
         .map_err(|e| fail(format!("JMESPathError in json_query filter plugin:\n{e}")))?;
@@ -786,7 +840,11 @@ fn f_json_query(_: &mut State, a: Args) -> Result<Value, Error> {
 }
 
 /// Compile a Python-syntax regex with Ansible's flags.
-pub(crate) fn py_regex(pat: &str, ignorecase: bool, multiline: bool) -> Result<regex::Regex, Error> {
+pub(crate) fn py_regex(
+    pat: &str,
+    ignorecase: bool,
+    multiline: bool,
+) -> Result<regex::Regex, Error> {
     // Python-only syntax: (?P=name) backrefs are unsupported; \Z → \z.
     let pat = pat.replace("\\Z", "\\z");
     regex::RegexBuilder::new(&pat)
@@ -869,7 +927,9 @@ fn f_regex_replace(_: &mut State, a: Args) -> Result<Value, Error> {
         }
     }
     let rep = py_replacement(&rep);
-    Ok(Value::from(re.replacen(&s, count, rep.as_str()).into_owned()))
+    Ok(Value::from(
+        re.replacen(&s, count, rep.as_str()).into_owned(),
+    ))
 }
 
 fn f_regex_search(_: &mut State, a: Args) -> Result<Value, Error> {
@@ -896,7 +956,10 @@ fn f_regex_search(_: &mut State, a: Args) -> Result<Value, Error> {
         } else {
             return Err(fail(format!("Unknown argument: {g}")));
         };
-        out.push(m.map(|m| Value::from(m.as_str())).unwrap_or(Value::from(())));
+        out.push(
+            m.map(|m| Value::from(m.as_str()))
+                .unwrap_or(Value::from(())),
+        );
     }
     Ok(Value::from(out))
 }
@@ -947,8 +1010,7 @@ pub(crate) fn shell_quote(s: &str) -> String {
     if s.is_empty() {
         return "''".into();
     }
-    if s
-        .chars()
+    if s.chars()
         .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c))
     {
         return s.to_string();
@@ -1070,12 +1132,11 @@ fn f_zip(a: Args, longest: bool) -> Result<Value, Error> {
     for p in &a.pos {
         lists.push(as_list(value_to_json(p)?));
     }
-    let fill = a
-        .kw
-        .get("fillvalue")
-        .map(value_to_json)
-        .transpose()?
-        .unwrap_or(Json::Null);
+    let fill =
+        a.kw.get("fillvalue")
+            .map(value_to_json)
+            .transpose()?
+            .unwrap_or(Json::Null);
     let n = if longest {
         lists.iter().map(|l| l.len()).max().unwrap_or(0)
     } else {
@@ -1120,9 +1181,18 @@ fn f_product(_: &mut State, a: Args) -> Result<Value, Error> {
 
 fn f_permutations(_: &mut State, a: Args) -> Result<Value, Error> {
     let items = as_list(a.json()?);
-    let r = a.int(0, "r").map(|r| r.max(0) as usize).unwrap_or(items.len());
+    let r = a
+        .int(0, "r")
+        .map(|r| r.max(0) as usize)
+        .unwrap_or(items.len());
     let mut out = Vec::new();
-    fn rec(items: &[Json], r: usize, used: &mut Vec<bool>, cur: &mut Vec<Json>, out: &mut Vec<Json>) {
+    fn rec(
+        items: &[Json],
+        r: usize,
+        used: &mut Vec<bool>,
+        cur: &mut Vec<Json>,
+        out: &mut Vec<Json>,
+    ) {
         if cur.len() == r {
             out.push(Json::Array(cur.clone()));
             return;
@@ -1138,7 +1208,13 @@ fn f_permutations(_: &mut State, a: Args) -> Result<Value, Error> {
         }
     }
     if r <= items.len() {
-        rec(&items, r, &mut vec![false; items.len()], &mut Vec::new(), &mut out);
+        rec(
+            &items,
+            r,
+            &mut vec![false; items.len()],
+            &mut Vec::new(),
+            &mut out,
+        );
     }
     Ok(json_to_value(&Json::Array(out)))
 }
@@ -1177,10 +1253,18 @@ fn f_comment(_: &mut State, a: Args) -> Result<Value, Error> {
     let newline = a.string(99, "newline", "\n");
     let beginning = a.string(99, "beginning", beginning);
     let prefix = a.string(99, "prefix", prepostfix.trim_end());
-    let prefix_count = a.kw.get("prefix_count").and_then(as_int).unwrap_or(1).max(0) as usize;
+    let prefix_count =
+        a.kw.get("prefix_count")
+            .and_then(as_int)
+            .unwrap_or(1)
+            .max(0) as usize;
     let decoration = a.string(99, "decoration", decoration);
     let postfix = a.string(99, "postfix", prepostfix.trim_end());
-    let postfix_count = a.kw.get("postfix_count").and_then(as_int).unwrap_or(1).max(0) as usize;
+    let postfix_count =
+        a.kw.get("postfix_count")
+            .and_then(as_int)
+            .unwrap_or(1)
+            .max(0) as usize;
     let end = a.string(99, "end", end);
 
     let mut out = String::new();
@@ -1249,7 +1333,11 @@ fn f_subelements(_: &mut State, a: Args) -> Result<Value, Error> {
     let items = match data {
         Json::Array(l) => l,
         Json::Object(m) => m.into_iter().map(|(_, v)| v).collect(),
-        _ => return Err(fail("subelements: obj must be a list of dicts or a nested dict")),
+        _ => {
+            return Err(fail(
+                "subelements: obj must be a list of dicts or a nested dict",
+            ))
+        }
     };
     let mut out = Vec::new();
     for it in items {
@@ -1263,11 +1351,7 @@ fn f_subelements(_: &mut State, a: Args) -> Result<Value, Error> {
                     out.push(Json::Array(vec![it.clone(), s.clone()]));
                 }
             }
-            Some(_) => {
-                return Err(fail(format!(
-                    "the key {path} should point to a list"
-                )))
-            }
+            Some(_) => return Err(fail(format!("the key {path} should point to a list"))),
             None if skip_missing => {}
             None => {
                 return Err(fail(format!(
@@ -1300,7 +1384,11 @@ fn human_to_bytes(s: &str) -> Result<i64, String> {
         Some('E') => 6,
         Some('Z') => 7,
         Some('Y') => 8,
-        _ => return Err(format!("human_to_bytes() can't interpret following string: {s}")),
+        _ => {
+            return Err(format!(
+                "human_to_bytes() can't interpret following string: {s}"
+            ))
+        }
     };
     let mut v = n * 1024f64.powi(p);
     if bits {
@@ -1448,7 +1536,12 @@ fn urlsplit(s: &str) -> Map<String, Json> {
 }
 
 /// `json.dumps` with Python's default separators and float spelling.
-pub(crate) fn py_json(j: &Json, indent: Option<usize>, sort_keys: bool, ensure_ascii: bool) -> String {
+pub(crate) fn py_json(
+    j: &Json,
+    indent: Option<usize>,
+    sort_keys: bool,
+    ensure_ascii: bool,
+) -> String {
     let mut out = String::new();
     write_json(j, indent, sort_keys, ensure_ascii, 0, &mut out);
     out
@@ -1478,7 +1571,14 @@ fn write_json_str(s: &str, ascii: bool, out: &mut String) {
     out.push('"');
 }
 
-fn write_json(j: &Json, indent: Option<usize>, sort: bool, ascii: bool, level: usize, out: &mut String) {
+fn write_json(
+    j: &Json,
+    indent: Option<usize>,
+    sort: bool,
+    ascii: bool,
+    level: usize,
+    out: &mut String,
+) {
     let nl = |out: &mut String, level: usize| {
         if let Some(n) = indent {
             out.push('\n');

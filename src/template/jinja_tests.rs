@@ -8,7 +8,7 @@
 use std::cmp::Ordering;
 use std::path::Path;
 
-use minijinja::value::{Rest, Value, ValueKind};
+use minijinja::value::{Rest, Value, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, State};
 
 use super::filters::{as_f64, fail, py_regex, to_bool, Args};
@@ -19,8 +19,11 @@ type TestFn = fn(&mut State, Args) -> Result<bool, Error>;
 fn reg(env: &mut Environment<'static>, names: &[&'static str], f: TestFn) {
     for name in names {
         for full in [name.to_string(), format!("ansible.builtin.{name}")] {
-            env.add_test(full, move |state: &mut State, args: Rest<Value>| {
-                f(state, Args::split(args.0))
+            env.add_test(full, move |state: &mut State, args: Rest<ValueOrKwargs>| {
+                f(
+                    state,
+                    Args::split(args.0.into_iter().map(Value::from).collect()),
+                )
             });
         }
     }
@@ -30,7 +33,10 @@ fn reg(env: &mut Environment<'static>, names: &[&'static str], f: TestFn) {
 fn alias_builtin(env: &mut Environment<'static>, name: &'static str) {
     env.add_test(
         format!("ansible.builtin.{name}"),
-        move |state: &mut State, args: Rest<Value>| state.perform_test(name, &args.0),
+        move |state: &mut State, args: Rest<ValueOrKwargs>| {
+            let args: Vec<Value> = args.0.into_iter().map(Value::from).collect();
+            state.perform_test(name, &args)
+        },
     );
 }
 
@@ -39,15 +45,46 @@ fn result_flag(a: &Args, key: &str, test: &str) -> Result<bool, Error> {
     if v.kind() != ValueKind::Map {
         return Err(fail(format!("The '{test}' test expects a dictionary")));
     }
-    Ok(v.get_attr(key).map(|x| to_bool(&x) || (x.is_true() && x.kind() != ValueKind::String)).unwrap_or(false))
+    Ok(v.get_attr(key)
+        .map(|x| to_bool(&x) || (x.is_true() && x.kind() != ValueKind::String))
+        .unwrap_or(false))
 }
 
 pub(crate) fn register(env: &mut Environment<'static>) {
     for name in [
-        "defined", "undefined", "none", "odd", "even", "divisibleby", "number", "integer",
-        "float", "string", "sequence", "iterable", "mapping", "startingwith", "endingwith",
-        "true", "false", "eq", "equalto", "ne", "lt", "le", "gt", "ge", "in", "boolean",
-        "lower", "upper", "sameas", "filter", "test", "safe", "escaped",
+        "defined",
+        "undefined",
+        "none",
+        "odd",
+        "even",
+        "divisibleby",
+        "number",
+        "integer",
+        "float",
+        "string",
+        "sequence",
+        "iterable",
+        "mapping",
+        "startingwith",
+        "endingwith",
+        "true",
+        "false",
+        "eq",
+        "equalto",
+        "ne",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+        "in",
+        "boolean",
+        "lower",
+        "upper",
+        "sameas",
+        "filter",
+        "test",
+        "safe",
+        "escaped",
     ] {
         alias_builtin(env, name);
     }
@@ -89,16 +126,30 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         let item = a.get(0, "value").cloned().unwrap_or_default();
         Ok(seq.contains(&item))
     });
-    reg(env, &["any"], |_, a| Ok(list_of(a.defined()?).iter().any(|v| v.is_true())));
-    reg(env, &["all"], |_, a| Ok(list_of(a.defined()?).iter().all(|v| v.is_true())));
-    reg(env, &["nan"], |_, a| Ok(as_f64(a.defined()?).is_some_and(|f| f.is_nan())));
-    reg(env, &["failed", "failure"], |_, a| result_flag(&a, "failed", "failed"));
+    reg(env, &["any"], |_, a| {
+        Ok(list_of(a.defined()?).iter().any(|v| v.is_true()))
+    });
+    reg(env, &["all"], |_, a| {
+        Ok(list_of(a.defined()?).iter().all(|v| v.is_true()))
+    });
+    reg(env, &["nan"], |_, a| {
+        Ok(as_f64(a.defined()?).is_some_and(|f| f.is_nan()))
+    });
+    reg(env, &["failed", "failure"], |_, a| {
+        result_flag(&a, "failed", "failed")
+    });
     reg(env, &["succeeded", "success", "successful"], |_, a| {
         Ok(!result_flag(&a, "failed", "succeeded")?)
     });
-    reg(env, &["unreachable"], |_, a| result_flag(&a, "unreachable", "unreachable"));
-    reg(env, &["reachable"], |_, a| Ok(!result_flag(&a, "unreachable", "reachable")?));
-    reg(env, &["skipped", "skip"], |_, a| result_flag(&a, "skipped", "skipped"));
+    reg(env, &["unreachable"], |_, a| {
+        result_flag(&a, "unreachable", "unreachable")
+    });
+    reg(env, &["reachable"], |_, a| {
+        Ok(!result_flag(&a, "unreachable", "reachable")?)
+    });
+    reg(env, &["skipped", "skip"], |_, a| {
+        result_flag(&a, "skipped", "skipped")
+    });
     reg(env, &["changed", "change"], |_, a| {
         let v = a.defined()?;
         if v.kind() != ValueKind::Map {
@@ -138,13 +189,21 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             .map(|f| as_f64(&f) == Some(1.0))
             .unwrap_or(true))
     });
-    reg(env, &["file", "is_file"], |_, a| Ok(Path::new(&a.input_str()?).is_file()));
-    reg(env, &["directory", "is_dir"], |_, a| Ok(Path::new(&a.input_str()?).is_dir()));
-    reg(env, &["link", "is_link"], |_, a| Ok(Path::new(&a.input_str()?).is_symlink()));
+    reg(env, &["file", "is_file"], |_, a| {
+        Ok(Path::new(&a.input_str()?).is_file())
+    });
+    reg(env, &["directory", "is_dir"], |_, a| {
+        Ok(Path::new(&a.input_str()?).is_dir())
+    });
+    reg(env, &["link", "is_link"], |_, a| {
+        Ok(Path::new(&a.input_str()?).is_symlink())
+    });
     reg(env, &["exists"], |_, a| {
         Ok(Path::new(&super::filters::expanduser(&a.input_str()?)).exists())
     });
-    reg(env, &["abs", "is_abs"], |_, a| Ok(a.input_str()?.starts_with('/')));
+    reg(env, &["abs", "is_abs"], |_, a| {
+        Ok(a.input_str()?.starts_with('/'))
+    });
     reg(env, &["same_file", "samefile"], |_, a| {
         let x = std::fs::canonicalize(a.input_str()?);
         let y = std::fs::canonicalize(a.string(0, "b", ""));
@@ -153,9 +212,10 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     reg(env, &["mount", "is_mount"], |_, a| {
         let p = a.input_str()?;
         let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-        Ok(mounts
-            .lines()
-            .any(|l| l.split_whitespace().nth(1) == Some(p.trim_end_matches('/')) || (p == "/" && l.split_whitespace().nth(1) == Some("/"))))
+        Ok(mounts.lines().any(|l| {
+            l.split_whitespace().nth(1) == Some(p.trim_end_matches('/'))
+                || (p == "/" && l.split_whitespace().nth(1) == Some("/"))
+        }))
     });
     reg(env, &["vault_encrypted", "vaulted_file"], |_, a| {
         Ok(a.input_str()?.trim_start().starts_with("$ANSIBLE_VAULT;"))
@@ -178,12 +238,18 @@ fn regex_test(a: &Args, kind: &str) -> Result<bool, Error> {
         a.boolean(2, "multiline", false),
     )?;
     Ok(match kind {
-        "match" => re.find_iter(&s).any(|m| m.start() == 0) || {
-            // a pattern may match at 0 only with a non-leftmost-first choice
-            py_regex(&format!("^(?:{pat})"), a.boolean(1, "ignorecase", false), false)
+        "match" => {
+            re.find_iter(&s).any(|m| m.start() == 0) || {
+                // a pattern may match at 0 only with a non-leftmost-first choice
+                py_regex(
+                    &format!("^(?:{pat})"),
+                    a.boolean(1, "ignorecase", false),
+                    false,
+                )
                 .map(|r| r.is_match(&s))
                 .unwrap_or(false)
-        },
+            }
+        }
         "fullmatch" => py_regex(
             &format!("^(?:{pat})$"),
             a.boolean(1, "ignorecase", false),
@@ -266,7 +332,11 @@ fn semver_cmp(a: &str, b: &str) -> Result<Ordering, Error> {
     }
     let (x, y) = match (parse(a), parse(b)) {
         (Some(x), Some(y)) => (x, y),
-        _ => return Err(fail(format!("Version comparison failed: invalid semantic version '{a}' or '{b}'"))),
+        _ => {
+            return Err(fail(format!(
+                "Version comparison failed: invalid semantic version '{a}' or '{b}'"
+            )))
+        }
     };
     Ok(x.0.cmp(&y.0).then_with(|| match (&x.1, &y.1) {
         (None, None) => Ordering::Equal,
@@ -299,12 +369,17 @@ fn t_version(_: &mut State, a: Args) -> Result<bool, Error> {
         "semver" | "semantic" => semver_cmp(&left, &right)?,
         "strict" => {
             let ok = |s: &str| {
-                let core: String = s.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+                let core: String = s
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '.')
+                    .collect();
                 let n = core.split('.').count();
                 !core.is_empty() && (2..=3).contains(&n) && core.split('.').all(|p| !p.is_empty())
             };
             if !ok(&left) || !ok(&right) {
-                return Err(fail(format!("Version comparison failed: invalid version number '{left}'")));
+                return Err(fail(format!(
+                    "Version comparison failed: invalid version number '{left}'"
+                )));
             }
             loose_parts(&left).cmp(&loose_parts(&right))
         }

@@ -12,12 +12,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use minijinja::value::{Rest, Value};
+use minijinja::value::{Rest, Value, ValueOrKwargs};
 use minijinja::{Environment, Error, ErrorKind, State};
 use serde_json::Value as Json;
 
 use super::filters::Args;
-use super::{json_to_value, value_to_json, LazyVars, Shared, TemplateError, TemplarOptions, CTX_VAR};
+use super::{
+    json_to_value, value_to_json, LazyVars, Shared, TemplarOptions, TemplateError, CTX_VAR,
+};
 
 /// A lookup plugin: `(context, terms, kwargs) → values`.
 pub type LookupFn = Arc<
@@ -42,7 +44,11 @@ impl LookupContext<'_> {
     }
 
     /// Render a template text in the current variables plus `extra` locals.
-    pub fn render_text(&self, text: &str, extra: &IndexMap<String, Json>) -> Result<String, TemplateError> {
+    pub fn render_text(
+        &self,
+        text: &str,
+        extra: &IndexMap<String, Json>,
+    ) -> Result<String, TemplateError> {
         let overlay = extra
             .iter()
             .map(|(k, v)| (k.clone(), json_to_value(v)))
@@ -80,11 +86,17 @@ pub(crate) fn find_file(opts: &TemplarOptions, subdir: &str, name: &str) -> Opti
 }
 
 /// Loader for `{% include %}` / `{% import %}` / `{% extends %}`.
-pub(crate) fn load_template_source(opts: &TemplarOptions, name: &str) -> Result<Option<String>, Error> {
+pub(crate) fn load_template_source(
+    opts: &TemplarOptions,
+    name: &str,
+) -> Result<Option<String>, Error> {
     match find_file(opts, "templates", name) {
-        Some(p) => std::fs::read_to_string(&p)
-            .map(Some)
-            .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("cannot read {}: {e}", p.display()))),
+        Some(p) => std::fs::read_to_string(&p).map(Some).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("cannot read {}: {e}", p.display()),
+            )
+        }),
         None => Ok(None),
     }
 }
@@ -96,7 +108,9 @@ fn lookup_err(msg: impl Into<String>) -> TemplateError {
 fn kw_bool(kw: &IndexMap<String, Json>, k: &str, default: bool) -> bool {
     match kw.get(k) {
         Some(Json::Bool(b)) => *b,
-        Some(Json::String(s)) => matches!(s.to_lowercase().as_str(), "yes" | "true" | "on" | "1" | "y"),
+        Some(Json::String(s)) => {
+            matches!(s.to_lowercase().as_str(), "yes" | "true" | "on" | "1" | "y")
+        }
         Some(Json::Number(n)) => n.as_f64() == Some(1.0),
         Some(_) => default,
         None => default,
@@ -120,194 +134,255 @@ pub(crate) fn builtin_lookups() -> HashMap<String, LookupFn> {
         m.insert(name.to_string(), f.clone());
         m.insert(format!("ansible.builtin.{name}"), f);
     };
-    add("env", Arc::new(|_, terms, kw| {
-        let default = kw.get("default").cloned().unwrap_or(Json::String(String::new()));
-        Ok(term_strings(terms)
-            .into_iter()
-            .map(|t| std::env::var(&t).map(Json::String).unwrap_or_else(|_| default.clone()))
-            .collect())
-    }));
-    add("file", Arc::new(|ctx, terms, kw| {
-        let rstrip = kw_bool(kw, "rstrip", true);
-        let lstrip = kw_bool(kw, "lstrip", false);
-        let mut out = Vec::new();
-        for t in term_strings(terms) {
-            let p = ctx
-                .find_file("files", &t)
-                .ok_or_else(|| lookup_err(format!("could not locate file in lookup: {t}")))?;
-            let mut s = std::fs::read_to_string(&p)
-                .map_err(|e| lookup_err(format!("could not read file in lookup: {t}: {e}")))?;
-            if rstrip {
-                s = s.trim_end().to_string();
-            }
-            if lstrip {
-                s = s.trim_start().to_string();
-            }
-            out.push(Json::String(s));
-        }
-        Ok(out)
-    }));
-    add("pipe", Arc::new(|_, terms, _| {
-        let mut out = Vec::new();
-        for t in term_strings(terms) {
-            let o = std::process::Command::new("/bin/sh")
-                .arg("-c")
-                .arg(&t)
-                .output()
-                .map_err(|e| lookup_err(format!("lookup_plugin.pipe({t}) returned an error: {e}")))?;
-            if !o.status.success() {
-                return Err(lookup_err(format!(
-                    "lookup_plugin.pipe({t}) returned {}",
-                    o.status.code().unwrap_or(-1)
-                )));
-            }
-            out.push(Json::String(String::from_utf8_lossy(&o.stdout).trim_end().to_string()));
-        }
-        Ok(out)
-    }));
-    add("template", Arc::new(|ctx, terms, kw| {
-        let mut extra = IndexMap::new();
-        if let Some(Json::Object(tv)) = kw.get("template_vars") {
-            for (k, v) in tv {
-                extra.insert(k.clone(), v.clone());
-            }
-        }
-        let mut out = Vec::new();
-        for t in term_strings(terms) {
-            let p = ctx
-                .find_file("templates", &t)
-                .ok_or_else(|| lookup_err(format!("the template file {t} could not be found for the lookup")))?;
-            let src = std::fs::read_to_string(&p)
-                .map_err(|e| lookup_err(format!("could not read template {t}: {e}")))?;
-            out.push(Json::String(ctx.render_text(&src, &extra)?));
-        }
-        Ok(out)
-    }));
-    add("vars", Arc::new(|ctx, terms, kw| {
-        let mut out = Vec::new();
-        for t in term_strings(terms) {
-            match ctx.var(&t) {
-                Some(r) => out.push(r?),
-                None => match kw.get("default") {
-                    Some(d) => out.push(d.clone()),
-                    None => {
-                        return Err(TemplateError::Undefined {
-                            name: t.clone(),
-                            message: format!("No variable named '{t}' was found"),
-                        })
-                    }
-                },
-            }
-        }
-        Ok(out)
-    }));
-    add("first_found", Arc::new(lookup_first_found));
-    add("fileglob", Arc::new(|ctx, terms, _| {
-        let mut out = Vec::new();
-        for t in term_strings(terms) {
-            let (dir, pat) = match t.rsplit_once('/') {
-                Some((d, p)) => (d.to_string(), p.to_string()),
-                None => (String::new(), t.clone()),
-            };
-            let base = if dir.starts_with('/') {
-                Some(PathBuf::from(&dir))
-            } else {
-                ctx.find_file("files", if dir.is_empty() { "." } else { &dir })
-            };
-            let Some(base) = base else { continue };
-            let mut found: Vec<String> = std::fs::read_dir(&base)
-                .map(|rd| {
-                    rd.filter_map(|e| e.ok())
-                        .filter(|e| e.path().is_file())
-                        .filter(|e| glob_match(&pat, &e.file_name().to_string_lossy()))
-                        .map(|e| e.path().to_string_lossy().into_owned())
-                        .collect()
-                })
-                .unwrap_or_default();
-            found.sort();
-            out.extend(found.into_iter().map(Json::String));
-        }
-        Ok(out)
-    }));
-    add("password", Arc::new(lookup_password));
-    add("items", Arc::new(|_, terms, _| Ok(super::filters::flatten(terms, Some(1), false))));
-    add("list", Arc::new(|_, terms, _| Ok(terms.to_vec())));
-    add("flattened", Arc::new(|_, terms, _| Ok(super::filters::flatten(terms, None, true))));
-    add("indexed_items", Arc::new(|_, terms, _| {
-        Ok(super::filters::flatten(terms, Some(1), false)
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| Json::Array(vec![Json::from(i), v]))
-            .collect())
-    }));
-    add("dict", Arc::new(|_, terms, _| {
-        let mut out = Vec::new();
-        for t in terms {
-            let Json::Object(m) = t else {
-                return Err(lookup_err("with_dict expects a dict"));
-            };
-            for (k, v) in m {
-                let mut o = serde_json::Map::new();
-                o.insert("key".into(), Json::String(k.clone()));
-                o.insert("value".into(), v.clone());
-                out.push(Json::Object(o));
-            }
-        }
-        Ok(out)
-    }));
-    add("sequence", Arc::new(lookup_sequence));
-    add("nested", Arc::new(|_, terms, _| {
-        let lists: Vec<Vec<Json>> = terms
-            .iter()
-            .map(|t| match t {
-                Json::Array(a) => a.clone(),
-                o => vec![o.clone()],
-            })
-            .collect();
-        let mut res: Vec<Vec<Json>> = vec![vec![]];
-        for l in lists {
-            res = res
+    add(
+        "env",
+        Arc::new(|_, terms, kw| {
+            let default = kw
+                .get("default")
+                .cloned()
+                .unwrap_or(Json::String(String::new()));
+            Ok(term_strings(terms)
                 .into_iter()
-                .flat_map(|r| {
-                    l.iter().map(move |x| {
-                        let mut n = r.clone();
-                        n.push(x.clone());
-                        n
+                .map(|t| {
+                    std::env::var(&t)
+                        .map(Json::String)
+                        .unwrap_or_else(|_| default.clone())
+                })
+                .collect())
+        }),
+    );
+    add(
+        "file",
+        Arc::new(|ctx, terms, kw| {
+            let rstrip = kw_bool(kw, "rstrip", true);
+            let lstrip = kw_bool(kw, "lstrip", false);
+            let mut out = Vec::new();
+            for t in term_strings(terms) {
+                let p = ctx
+                    .find_file("files", &t)
+                    .ok_or_else(|| lookup_err(format!("could not locate file in lookup: {t}")))?;
+                let mut s = std::fs::read_to_string(&p)
+                    .map_err(|e| lookup_err(format!("could not read file in lookup: {t}: {e}")))?;
+                if rstrip {
+                    s = s.trim_end().to_string();
+                }
+                if lstrip {
+                    s = s.trim_start().to_string();
+                }
+                out.push(Json::String(s));
+            }
+            Ok(out)
+        }),
+    );
+    add(
+        "pipe",
+        Arc::new(|_, terms, _| {
+            let mut out = Vec::new();
+            for t in term_strings(terms) {
+                let o = std::process::Command::new("/bin/sh")
+                    .arg("-c")
+                    .arg(&t)
+                    .output()
+                    .map_err(|e| {
+                        lookup_err(format!("lookup_plugin.pipe({t}) returned an error: {e}"))
+                    })?;
+                if !o.status.success() {
+                    return Err(lookup_err(format!(
+                        "lookup_plugin.pipe({t}) returned {}",
+                        o.status.code().unwrap_or(-1)
+                    )));
+                }
+                out.push(Json::String(
+                    String::from_utf8_lossy(&o.stdout).trim_end().to_string(),
+                ));
+            }
+            Ok(out)
+        }),
+    );
+    add(
+        "template",
+        Arc::new(|ctx, terms, kw| {
+            let mut extra = IndexMap::new();
+            if let Some(Json::Object(tv)) = kw.get("template_vars") {
+                for (k, v) in tv {
+                    extra.insert(k.clone(), v.clone());
+                }
+            }
+            let mut out = Vec::new();
+            for t in term_strings(terms) {
+                let p = ctx.find_file("templates", &t).ok_or_else(|| {
+                    lookup_err(format!(
+                        "the template file {t} could not be found for the lookup"
+                    ))
+                })?;
+                let src = std::fs::read_to_string(&p)
+                    .map_err(|e| lookup_err(format!("could not read template {t}: {e}")))?;
+                out.push(Json::String(ctx.render_text(&src, &extra)?));
+            }
+            Ok(out)
+        }),
+    );
+    add(
+        "vars",
+        Arc::new(|ctx, terms, kw| {
+            let mut out = Vec::new();
+            for t in term_strings(terms) {
+                match ctx.var(&t) {
+                    Some(r) => out.push(r?),
+                    None => match kw.get("default") {
+                        Some(d) => out.push(d.clone()),
+                        None => {
+                            return Err(TemplateError::Undefined {
+                                name: t.clone(),
+                                message: format!("No variable named '{t}' was found"),
+                            })
+                        }
+                    },
+                }
+            }
+            Ok(out)
+        }),
+    );
+    add("first_found", Arc::new(lookup_first_found));
+    add(
+        "fileglob",
+        Arc::new(|ctx, terms, _| {
+            let mut out = Vec::new();
+            for t in term_strings(terms) {
+                let (dir, pat) = match t.rsplit_once('/') {
+                    Some((d, p)) => (d.to_string(), p.to_string()),
+                    None => (String::new(), t.clone()),
+                };
+                let base = if dir.starts_with('/') {
+                    Some(PathBuf::from(&dir))
+                } else {
+                    ctx.find_file("files", if dir.is_empty() { "." } else { &dir })
+                };
+                let Some(base) = base else { continue };
+                let mut found: Vec<String> = std::fs::read_dir(&base)
+                    .map(|rd| {
+                        rd.filter_map(|e| e.ok())
+                            .filter(|e| e.path().is_file())
+                            .filter(|e| glob_match(&pat, &e.file_name().to_string_lossy()))
+                            .map(|e| e.path().to_string_lossy().into_owned())
+                            .collect()
                     })
+                    .unwrap_or_default();
+                found.sort();
+                out.extend(found.into_iter().map(Json::String));
+            }
+            Ok(out)
+        }),
+    );
+    add("password", Arc::new(lookup_password));
+    add(
+        "items",
+        Arc::new(|_, terms, _| Ok(super::filters::flatten(terms, Some(1), false))),
+    );
+    add("list", Arc::new(|_, terms, _| Ok(terms.to_vec())));
+    add(
+        "flattened",
+        Arc::new(|_, terms, _| Ok(super::filters::flatten(terms, None, true))),
+    );
+    add(
+        "indexed_items",
+        Arc::new(|_, terms, _| {
+            Ok(super::filters::flatten(terms, Some(1), false)
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| Json::Array(vec![Json::from(i), v]))
+                .collect())
+        }),
+    );
+    add(
+        "dict",
+        Arc::new(|_, terms, _| {
+            let mut out = Vec::new();
+            for t in terms {
+                let Json::Object(m) = t else {
+                    return Err(lookup_err("with_dict expects a dict"));
+                };
+                for (k, v) in m {
+                    let mut o = serde_json::Map::new();
+                    o.insert("key".into(), Json::String(k.clone()));
+                    o.insert("value".into(), v.clone());
+                    out.push(Json::Object(o));
+                }
+            }
+            Ok(out)
+        }),
+    );
+    add("sequence", Arc::new(lookup_sequence));
+    add(
+        "nested",
+        Arc::new(|_, terms, _| {
+            let lists: Vec<Vec<Json>> = terms
+                .iter()
+                .map(|t| match t {
+                    Json::Array(a) => a.clone(),
+                    o => vec![o.clone()],
                 })
                 .collect();
-        }
-        Ok(res.into_iter().map(Json::Array).collect())
-    }));
-    add("together", Arc::new(|_, terms, _| {
-        let lists: Vec<Vec<Json>> = terms
-            .iter()
-            .map(|t| match t {
-                Json::Array(a) => a.clone(),
-                o => vec![o.clone()],
-            })
-            .collect();
-        let n = lists.iter().map(|l| l.len()).max().unwrap_or(0);
-        Ok((0..n)
-            .map(|i| Json::Array(lists.iter().map(|l| l.get(i).cloned().unwrap_or(Json::Null)).collect()))
-            .collect())
-    }));
-    add("lines", Arc::new(|_, terms, _| {
-        let mut out = Vec::new();
-        for t in term_strings(terms) {
-            let o = std::process::Command::new("/bin/sh")
-                .arg("-c")
-                .arg(&t)
-                .output()
-                .map_err(|e| lookup_err(format!("lookup_plugin.lines({t}) returned an error: {e}")))?;
-            out.extend(
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .map(|l| Json::String(l.to_string())),
-            );
-        }
-        Ok(out)
-    }));
+            let mut res: Vec<Vec<Json>> = vec![vec![]];
+            for l in lists {
+                res = res
+                    .into_iter()
+                    .flat_map(|r| {
+                        l.iter().map(move |x| {
+                            let mut n = r.clone();
+                            n.push(x.clone());
+                            n
+                        })
+                    })
+                    .collect();
+            }
+            Ok(res.into_iter().map(Json::Array).collect())
+        }),
+    );
+    add(
+        "together",
+        Arc::new(|_, terms, _| {
+            let lists: Vec<Vec<Json>> = terms
+                .iter()
+                .map(|t| match t {
+                    Json::Array(a) => a.clone(),
+                    o => vec![o.clone()],
+                })
+                .collect();
+            let n = lists.iter().map(|l| l.len()).max().unwrap_or(0);
+            Ok((0..n)
+                .map(|i| {
+                    Json::Array(
+                        lists
+                            .iter()
+                            .map(|l| l.get(i).cloned().unwrap_or(Json::Null))
+                            .collect(),
+                    )
+                })
+                .collect())
+        }),
+    );
+    add(
+        "lines",
+        Arc::new(|_, terms, _| {
+            let mut out = Vec::new();
+            for t in term_strings(terms) {
+                let o = std::process::Command::new("/bin/sh")
+                    .arg("-c")
+                    .arg(&t)
+                    .output()
+                    .map_err(|e| {
+                        lookup_err(format!("lookup_plugin.lines({t}) returned an error: {e}"))
+                    })?;
+                out.extend(
+                    String::from_utf8_lossy(&o.stdout)
+                        .lines()
+                        .map(|l| Json::String(l.to_string())),
+                );
+            }
+            Ok(out)
+        }),
+    );
     m
 }
 
@@ -371,25 +446,26 @@ fn lookup_first_found(
             o => vec![super::pyrepr::json_str(o)],
         }
     };
-    let mut add_spec = |m: &serde_json::Map<String, Json>, files: &mut Vec<String>, paths: &mut Vec<String>| {
-        let f = m.get("files").map(split).unwrap_or_default();
-        let p = m.get("paths").map(split).unwrap_or_default();
-        if m.get("skip").is_some_and(|s| matches!(s, Json::Bool(true))) {
-            skip = true;
-        }
-        if p.is_empty() {
-            files.extend(f);
-        } else {
-            for d in &p {
-                for x in &f {
-                    files.push(format!("{}/{}", d.trim_end_matches('/'), x));
+    let mut add_spec =
+        |m: &serde_json::Map<String, Json>, files: &mut Vec<String>, paths: &mut Vec<String>| {
+            let f = m.get("files").map(split).unwrap_or_default();
+            let p = m.get("paths").map(split).unwrap_or_default();
+            if m.get("skip").is_some_and(|s| matches!(s, Json::Bool(true))) {
+                skip = true;
+            }
+            if p.is_empty() {
+                files.extend(f);
+            } else {
+                for d in &p {
+                    for x in &f {
+                        files.push(format!("{}/{}", d.trim_end_matches('/'), x));
+                    }
+                }
+                if f.is_empty() {
+                    paths.extend(p);
                 }
             }
-            if f.is_empty() {
-                paths.extend(p);
-            }
-        }
-    };
+        };
     let kw_files = kw.get("files").map(split).unwrap_or_default();
     let kw_paths = kw.get("paths").map(split).unwrap_or_default();
     for t in terms {
@@ -410,7 +486,11 @@ fn lookup_first_found(
     if !kw_paths.is_empty() {
         files = kw_paths
             .iter()
-            .flat_map(|d| files.iter().map(move |f| format!("{}/{}", d.trim_end_matches('/'), f)))
+            .flat_map(|d| {
+                files
+                    .iter()
+                    .map(move |f| format!("{}/{}", d.trim_end_matches('/'), f))
+            })
             .collect();
     }
     for f in &files {
@@ -469,8 +549,12 @@ fn lookup_password(
             if let Some(parent) = full.parent() {
                 let _ = std::fs::create_dir_all(parent);
             }
-            std::fs::write(&full, format!("{pw}\n"))
-                .map_err(|e| lookup_err(format!("could not write password file {}: {e}", full.display())))?;
+            std::fs::write(&full, format!("{pw}\n")).map_err(|e| {
+                lookup_err(format!(
+                    "could not write password file {}: {e}",
+                    full.display()
+                ))
+            })?;
         }
         out.push(Json::String(pw));
     }
@@ -572,7 +656,9 @@ fn lookup_sequence(
         let stride = m.get("stride").map(|s| num(s)).transpose()?.unwrap_or(1);
         let end = match (m.get("end"), m.get("count")) {
             (Some(_), Some(_)) => {
-                return Err(lookup_err("can't specify both count and end in with_sequence"))
+                return Err(lookup_err(
+                    "can't specify both count and end in with_sequence",
+                ))
             }
             (Some(e), None) => num(e)?,
             (None, Some(c)) => {
@@ -663,7 +749,10 @@ fn run_lookup(state: &State, shared: &Shared, a: Args, force_list: bool) -> Resu
     for (k, v) in &a.kw {
         kw.insert(k.clone(), value_to_json(v)?);
     }
-    let wantlist = force_list || kw.shift_remove("wantlist").is_some_and(|v| v == Json::Bool(true));
+    let wantlist = force_list
+        || kw
+            .shift_remove("wantlist")
+            .is_some_and(|v| v == Json::Bool(true));
     let errors = kw
         .shift_remove("errors")
         .map(|v| super::pyrepr::json_str(&v))
@@ -673,13 +762,19 @@ fn run_lookup(state: &State, shared: &Shared, a: Args, force_list: bool) -> Resu
         .read()
         .ok()
         .and_then(|t| t.get(&name).cloned())
-        .ok_or_else(|| TemplateError::Lookup(format!("lookup plugin ({name}) not found")).into_mj())?;
+        .ok_or_else(|| {
+            TemplateError::Lookup(format!("lookup plugin ({name}) not found")).into_mj()
+        })?;
     let ctx = LookupContext { root: &root };
     let res = match f(&ctx, &terms, &kw) {
         Ok(r) => r,
         Err(e) => {
             if errors == "warn" || errors == "ignore" {
-                return Ok(if wantlist { Value::from(Vec::<Value>::new()) } else { Value::from(()) });
+                return Ok(if wantlist {
+                    Value::from(Vec::<Value>::new())
+                } else {
+                    Value::from(())
+                });
             }
             return Err(match e {
                 TemplateError::Lookup(m) => TemplateError::Lookup(m),
@@ -710,18 +805,24 @@ fn run_lookup(state: &State, shared: &Shared, a: Args, force_list: bool) -> Resu
 pub(crate) fn register(env: &mut Environment<'static>, shared: &Arc<Shared>) {
     for (name, list) in [("lookup", false), ("query", true), ("q", true)] {
         let shared = shared.clone();
-        env.add_function(name, move |state: &State, args: Rest<Value>| {
+        env.add_function(name, move |state: &State, args: Rest<ValueOrKwargs>| {
             let mut all = vec![];
-            all.extend(args.0);
+            all.extend(args.0.into_iter().map(Value::from));
             run_lookup(state, &shared, Args::split(all), list)
         });
     }
-    env.add_function("now", |args: Rest<Value>| {
-        let a = Args::split(std::iter::once(Value::UNDEFINED).chain(args.0).collect());
+    env.add_function("now", |args: Rest<ValueOrKwargs>| {
+        let a = Args::split(
+            std::iter::once(Value::UNDEFINED)
+                .chain(args.0.into_iter().map(Value::from))
+                .collect(),
+        );
         let fmt = a
             .opt_string(1, "fmt")
             .unwrap_or_else(|| "%Y-%m-%d %H:%M:%S".into());
         Ok::<_, Error>(Value::from(super::filters::strftime(&fmt, None)))
     });
-    env.add_function("undef", |_args: Rest<Value>| Ok::<_, Error>(Value::UNDEFINED));
+    env.add_function("undef", |_args: Rest<ValueOrKwargs>| {
+        Ok::<_, Error>(Value::UNDEFINED)
+    });
 }

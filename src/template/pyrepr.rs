@@ -12,7 +12,9 @@ use serde_json::Value as Json;
 pub fn py_str(v: &Value, out: &mut String) {
     match v.kind() {
         ValueKind::String => out.push_str(v.as_str().unwrap_or_default()),
-        ValueKind::Bytes => out.push_str(&String::from_utf8_lossy(v.as_bytes().unwrap_or_default())),
+        ValueKind::Bytes => {
+            out.push_str(&String::from_utf8_lossy(v.as_bytes().unwrap_or_default()))
+        }
         _ => py_repr(v, out),
     }
 }
@@ -42,7 +44,10 @@ pub fn py_repr(v: &Value, out: &mut String) {
         ValueKind::String => quote_str(v.as_str().unwrap_or_default(), out),
         ValueKind::Bytes => {
             out.push('b');
-            quote_str(&String::from_utf8_lossy(v.as_bytes().unwrap_or_default()), out);
+            quote_str(
+                &String::from_utf8_lossy(v.as_bytes().unwrap_or_default()),
+                out,
+            );
         }
         ValueKind::Seq | ValueKind::Iterable => {
             let tuple = v.is_tuple();

@@ -190,7 +190,12 @@ fn scalar_str(s: &str, in_flow: bool) -> String {
 
 fn needs_double(s: &str) -> bool {
     s.chars().any(|c| {
-        (c < ' ' && c != '\t') || c == '\u{7f}' || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}'
+        (c < ' ' && c != '\t')
+            || c == '\u{7f}'
+            || c == '\u{feff}'
+            || c == '\u{85}'
+            || c == '\u{2028}'
+            || c == '\u{2029}'
     })
 }
 
@@ -212,7 +217,9 @@ fn double_quoted(s: &str) -> String {
             '\u{85}' => out.push_str("\\N"),
             '\u{2028}' => out.push_str("\\L"),
             '\u{2029}' => out.push_str("\\P"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02X}", c as u32)),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02X}", c as u32))
+            }
             '\u{feff}' => out.push_str("\\uFEFF"),
             c => out.push(c),
         }
@@ -257,8 +264,8 @@ fn plain_ok(s: &str, in_flow: bool) -> bool {
 fn resolves_to_non_string(s: &str) -> bool {
     const WORDS: &[&str] = &[
         "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
-        "on", "On", "ON", "off", "Off", "OFF", "~", "null", "Null", "NULL", "<<", "=",
-        ".inf", ".Inf", ".INF", "-.inf", "-.Inf", "-.INF", "+.inf", "+.Inf", "+.INF", ".nan", ".NaN",
+        "on", "On", "ON", "off", "Off", "OFF", "~", "null", "Null", "NULL", "<<", "=", ".inf",
+        ".Inf", ".INF", "-.inf", "-.Inf", "-.INF", "+.inf", "+.Inf", "+.INF", ".nan", ".NaN",
         ".NAN",
     ];
     if WORDS.contains(&s) {
@@ -269,7 +276,11 @@ fn resolves_to_non_string(s: &str) -> bool {
         return false;
     }
     // ints: decimal (with _), 0b, 0x, octal, sexagesimal
-    let is_dec = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '_') && t.starts_with(|c: char| c.is_ascii_digit());
+    let is_dec = |t: &str| {
+        !t.is_empty()
+            && t.chars().all(|c| c.is_ascii_digit() || c == '_')
+            && t.starts_with(|c: char| c.is_ascii_digit())
+    };
     if is_dec(body) {
         return true;
     }
@@ -286,7 +297,11 @@ fn resolves_to_non_string(s: &str) -> bool {
     if body.contains(':') {
         let parts: Vec<&str> = body.split(':').collect();
         if parts[0].starts_with(|c: char| c.is_ascii_digit())
-            && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit() || c == '_' || c == '.'))
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_ascii_digit() || c == '_' || c == '.')
+            })
         {
             return true;
         }
@@ -317,7 +332,10 @@ fn resolves_to_non_string(s: &str) -> bool {
     if b.len() >= 8
         && b[..4].iter().all(|c| c.is_ascii_digit())
         && b[4] == b'-'
-        && s[5..].split(['-', 'T', 't', ' ']).next().is_some_and(|m| !m.is_empty() && m.len() <= 2 && m.chars().all(|c| c.is_ascii_digit()))
+        && s[5..]
+            .split(['-', 'T', 't', ' '])
+            .next()
+            .is_some_and(|m| !m.is_empty() && m.len() <= 2 && m.chars().all(|c| c.is_ascii_digit()))
     {
         return true;
     }
