@@ -59,14 +59,14 @@ impl Args {
 
     pub fn string(&self, i: usize, name: &str, default: &str) -> String {
         self.get(i, name)
-            .map(|v| pyrepr::py_str_string(v))
+            .map(pyrepr::py_str_string)
             .unwrap_or_else(|| default.to_string())
     }
 
     pub fn opt_string(&self, i: usize, name: &str) -> Option<String> {
         self.get(i, name)
             .filter(|v| !v.is_none())
-            .map(|v| pyrepr::py_str_string(v))
+            .map(pyrepr::py_str_string)
     }
 
     pub fn boolean(&self, i: usize, name: &str, default: bool) -> bool {

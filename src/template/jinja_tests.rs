@@ -237,25 +237,11 @@ fn regex_test(a: &Args, kind: &str) -> Result<bool, Error> {
         a.boolean(1, "ignorecase", false),
         a.boolean(2, "multiline", false),
     )?;
+    let ic = a.boolean(1, "ignorecase", false);
+    let ml = a.boolean(2, "multiline", false);
     Ok(match kind {
-        "match" => {
-            re.find_iter(&s).any(|m| m.start() == 0) || {
-                // a pattern may match at 0 only with a non-leftmost-first choice
-                py_regex(
-                    &format!("^(?:{pat})"),
-                    a.boolean(1, "ignorecase", false),
-                    false,
-                )
-                .map(|r| r.is_match(&s))
-                .unwrap_or(false)
-            }
-        }
-        "fullmatch" => py_regex(
-            &format!("^(?:{pat})$"),
-            a.boolean(1, "ignorecase", false),
-            false,
-        )?
-        .is_match(&s),
+        "match" => py_regex(&format!("\\A(?:{pat})"), ic, ml)?.is_match(&s),
+        "fullmatch" => py_regex(&format!("\\A(?:{pat})\\z"), ic, ml)?.is_match(&s),
         _ => re.is_match(&s),
     })
 }

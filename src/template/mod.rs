@@ -366,7 +366,7 @@ fn convert_error(err: Error, src: &str, root: &LazyVars) -> TemplateError {
                     return te;
                 }
             }
-            return TemplateError::Render(format!("{}", render_mj_error(&err)));
+            return TemplateError::Render(render_mj_error(&err));
         }
     }
     let detail = err.detail().unwrap_or("");
