@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use base64ct::Encoding;
 use indexmap::IndexMap;
-use minijinja::value::{Rest, Value, ValueKind};
+use minijinja::value::{Rest, Value, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, State};
 use serde_json::{Map, Value as Json};
 
@@ -59,14 +59,14 @@ impl Args {
 
     pub fn string(&self, i: usize, name: &str, default: &str) -> String {
         self.get(i, name)
-            .map(|v| pyrepr::py_str_string(v))
+            .map(pyrepr::py_str_string)
             .unwrap_or_else(|| default.to_string())
     }
 
     pub fn opt_string(&self, i: usize, name: &str) -> Option<String> {
         self.get(i, name)
             .filter(|v| !v.is_none())
-            .map(|v| pyrepr::py_str_string(v))
+            .map(pyrepr::py_str_string)
     }
 
     pub fn boolean(&self, i: usize, name: &str, default: bool) -> bool {
@@ -155,8 +155,11 @@ fn reg(env: &mut Environment<'static>, names: &[&'static str], f: FilterFn) {
             format!("ansible.builtin.{name}"),
             format!("community.general.{name}"),
         ] {
-            env.add_filter(full, move |state: &mut State, args: Rest<Value>| {
-                f(state, Args::split(args.0))
+            env.add_filter(full, move |state: &mut State, args: Rest<ValueOrKwargs>| {
+                f(
+                    state,
+                    Args::split(args.0.into_iter().map(Value::from).collect()),
+                )
             });
         }
     }
@@ -166,13 +169,14 @@ fn reg(env: &mut Environment<'static>, names: &[&'static str], f: FilterFn) {
 fn guard_builtin(env: &mut Environment<'static>, name: &'static str, func: Value) {
     for full in [name.to_string(), format!("ansible.builtin.{name}")] {
         let func = func.clone();
-        env.add_filter(full, move |state: &mut State, args: Rest<Value>| {
-            if let Some(first) = args.0.first() {
+        env.add_filter(full, move |state: &mut State, args: Rest<ValueOrKwargs>| {
+            let args: Vec<Value> = args.0.into_iter().map(Value::from).collect();
+            if let Some(first) = args.first() {
                 if first.is_undefined() {
                     return Err(undefined_error(first));
                 }
             }
-            func.call(state, &args.0)
+            func.call(state, &args)
         });
     }
 }
@@ -622,26 +626,23 @@ fn f_format(state: &mut State, a: Args) -> Result<Value, Error> {
     f.call(state, &args)
 }
 
-fn f_mandatory(_: &mut State, a: Args) -> Result<Value, Error> {
+fn f_mandatory(state: &mut State, a: Args) -> Result<Value, Error> {
     if a.value.is_undefined() {
+        let missing = state
+            .lookup(super::CTX_VAR)
+            .and_then(|c| c.downcast_object::<super::LazyVars>())
+            .and_then(|l| l.last_missing());
         let msg = match a.opt_string(0, "msg") {
             Some(m) => m,
             None => {
-                let name = undefined_name(&a.value).unwrap_or_default();
+                let name = missing.clone().unwrap_or_default();
                 format!("Mandatory variable '{name}' not defined.")
             }
         };
-        let name = undefined_name(&a.value).unwrap_or_default();
+        let name = missing.unwrap_or_default();
         return Err(TemplateError::Undefined { name, message: msg }.into_mj());
     }
     Ok(a.value)
-}
-
-/// Best-effort name of an undefined value (from minijinja's origin tracking).
-fn undefined_name(v: &Value) -> Option<String> {
-    let e = undefined_error(v);
-    let d = e.detail()?;
-    super::undefined_expr(d)
 }
 
 fn f_combine(_: &mut State, a: Args) -> Result<Value, Error> {

@@ -8,7 +8,7 @@
 use std::cmp::Ordering;
 use std::path::Path;
 
-use minijinja::value::{Rest, Value, ValueKind};
+use minijinja::value::{Rest, Value, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, State};
 
 use super::filters::{as_f64, fail, py_regex, to_bool, Args};
@@ -19,8 +19,11 @@ type TestFn = fn(&mut State, Args) -> Result<bool, Error>;
 fn reg(env: &mut Environment<'static>, names: &[&'static str], f: TestFn) {
     for name in names {
         for full in [name.to_string(), format!("ansible.builtin.{name}")] {
-            env.add_test(full, move |state: &mut State, args: Rest<Value>| {
-                f(state, Args::split(args.0))
+            env.add_test(full, move |state: &mut State, args: Rest<ValueOrKwargs>| {
+                f(
+                    state,
+                    Args::split(args.0.into_iter().map(Value::from).collect()),
+                )
             });
         }
     }
@@ -30,7 +33,10 @@ fn reg(env: &mut Environment<'static>, names: &[&'static str], f: TestFn) {
 fn alias_builtin(env: &mut Environment<'static>, name: &'static str) {
     env.add_test(
         format!("ansible.builtin.{name}"),
-        move |state: &mut State, args: Rest<Value>| state.perform_test(name, &args.0),
+        move |state: &mut State, args: Rest<ValueOrKwargs>| {
+            let args: Vec<Value> = args.0.into_iter().map(Value::from).collect();
+            state.perform_test(name, &args)
+        },
     );
 }
 
@@ -231,25 +237,11 @@ fn regex_test(a: &Args, kind: &str) -> Result<bool, Error> {
         a.boolean(1, "ignorecase", false),
         a.boolean(2, "multiline", false),
     )?;
+    let ic = a.boolean(1, "ignorecase", false);
+    let ml = a.boolean(2, "multiline", false);
     Ok(match kind {
-        "match" => {
-            re.find_iter(&s).any(|m| m.start() == 0) || {
-                // a pattern may match at 0 only with a non-leftmost-first choice
-                py_regex(
-                    &format!("^(?:{pat})"),
-                    a.boolean(1, "ignorecase", false),
-                    false,
-                )
-                .map(|r| r.is_match(&s))
-                .unwrap_or(false)
-            }
-        }
-        "fullmatch" => py_regex(
-            &format!("^(?:{pat})$"),
-            a.boolean(1, "ignorecase", false),
-            false,
-        )?
-        .is_match(&s),
+        "match" => py_regex(&format!("\\A(?:{pat})"), ic, ml)?.is_match(&s),
+        "fullmatch" => py_regex(&format!("\\A(?:{pat})\\z"), ic, ml)?.is_match(&s),
         _ => re.is_match(&s),
     })
 }

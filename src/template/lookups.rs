@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use minijinja::value::{Rest, Value};
+use minijinja::value::{Rest, Value, ValueOrKwargs};
 use minijinja::{Environment, Error, ErrorKind, State};
 use serde_json::Value as Json;
 
@@ -805,20 +805,24 @@ fn run_lookup(state: &State, shared: &Shared, a: Args, force_list: bool) -> Resu
 pub(crate) fn register(env: &mut Environment<'static>, shared: &Arc<Shared>) {
     for (name, list) in [("lookup", false), ("query", true), ("q", true)] {
         let shared = shared.clone();
-        env.add_function(name, move |state: &State, args: Rest<Value>| {
+        env.add_function(name, move |state: &State, args: Rest<ValueOrKwargs>| {
             let mut all = vec![];
-            all.extend(args.0);
+            all.extend(args.0.into_iter().map(Value::from));
             run_lookup(state, &shared, Args::split(all), list)
         });
     }
-    env.add_function("now", |args: Rest<Value>| {
-        let a = Args::split(std::iter::once(Value::UNDEFINED).chain(args.0).collect());
+    env.add_function("now", |args: Rest<ValueOrKwargs>| {
+        let a = Args::split(
+            std::iter::once(Value::UNDEFINED)
+                .chain(args.0.into_iter().map(Value::from))
+                .collect(),
+        );
         let fmt = a
             .opt_string(1, "fmt")
             .unwrap_or_else(|| "%Y-%m-%d %H:%M:%S".into());
         Ok::<_, Error>(Value::from(super::filters::strftime(&fmt, None)))
     });
-    env.add_function("undef", |_args: Rest<Value>| {
+    env.add_function("undef", |_args: Rest<ValueOrKwargs>| {
         Ok::<_, Error>(Value::UNDEFINED)
     });
 }

@@ -27,6 +27,7 @@ mod yaml_emit;
 mod unit_tests;
 
 use std::collections::HashMap;
+use std::error::Error as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -305,14 +306,20 @@ fn single_expression(s: &str) -> Option<&str> {
 /// The environment's formatter: Python `str()` of values, errors on undefined,
 /// and capture of the single value in native mode.
 fn formatter(out: &mut minijinja::Output, state: &mut State, value: &Value) -> Result<(), Error> {
+    let (capture, lenient) = state
+        .lookup(CTX_VAR)
+        .and_then(|c| {
+            c.downcast_object_ref::<LazyVars>()
+                .map(|l| (l.capture, l.lenient))
+        })
+        .unwrap_or((false, false));
     if value.is_undefined() {
+        if lenient {
+            return Ok(());
+        }
         return Err(undefined_error(value));
     }
-    if state
-        .lookup(CTX_VAR)
-        .and_then(|c| c.downcast_object_ref::<LazyVars>().map(|l| l.capture))
-        .unwrap_or(false)
-    {
+    if capture {
         state.set_temp(NATIVE_TEMP, value.clone());
         return Ok(());
     }
@@ -359,7 +366,7 @@ fn convert_error(err: Error, src: &str, root: &LazyVars) -> TemplateError {
                     return te;
                 }
             }
-            return TemplateError::Render(format!("{}", render_mj_error(&err)));
+            return TemplateError::Render(render_mj_error(&err));
         }
     }
     let detail = err.detail().unwrap_or("");
@@ -397,6 +404,15 @@ fn render_mj_error(err: &Error) -> String {
     }
 }
 
+/// An undefined error without a known origin and no missing variable: a
+/// silent undefined (`{{ x if cond }}` with no else) being printed.
+fn is_silent_undefined(err: &Error, root: &LazyVars) -> bool {
+    err.kind() == ErrorKind::UndefinedError
+        && err.detail().is_none()
+        && err.source().is_none()
+        && root.last_missing().is_none()
+}
+
 /// Extract `EXPR` from minijinja's "`EXPR` is undefined" detail.
 fn undefined_expr(detail: &str) -> Option<String> {
     let end = detail.find("` is undefined")?;
@@ -417,6 +433,9 @@ pub(crate) struct LazyVars {
     inner_errors: Mutex<HashMap<String, TemplateError>>,
     /// Native mode: the formatter captures the value instead of printing it.
     capture: bool,
+    /// Print undefined values as empty (re-render after an origin-less
+    /// undefined, i.e. Jinja's silent `{{ x if cond }}` without else).
+    lenient: bool,
 }
 
 impl std::fmt::Debug for LazyVars {
@@ -437,12 +456,22 @@ impl LazyVars {
             missing: Mutex::new(Vec::new()),
             inner_errors: Mutex::new(HashMap::new()),
             capture: false,
+            lenient: false,
         })
     }
 
     /// A sibling context sharing variables, with a different capture flag
     /// and/or extra locals.
     fn derive(self: &Arc<Self>, capture: bool, overlay: IndexMap<String, Value>) -> Arc<LazyVars> {
+        self.derive_with(capture, false, overlay)
+    }
+
+    fn derive_with(
+        self: &Arc<Self>,
+        capture: bool,
+        lenient: bool,
+        overlay: IndexMap<String, Value>,
+    ) -> Arc<LazyVars> {
         let cache = self.cache.lock().map(|c| c.clone()).unwrap_or_default();
         Arc::new(LazyVars {
             inner: self.inner.clone(),
@@ -460,10 +489,11 @@ impl LazyVars {
             missing: Mutex::new(Vec::new()),
             inner_errors: Mutex::new(HashMap::new()),
             capture,
+            lenient,
         })
     }
 
-    fn last_missing(&self) -> Option<String> {
+    pub(crate) fn last_missing(&self) -> Option<String> {
         self.missing.lock().ok().and_then(|m| m.last().cloned())
     }
 
@@ -531,7 +561,17 @@ impl LazyVars {
         let root = self.derive(false, IndexMap::new());
         let res = self.inner.env.render_str(s, root.root_value());
         self.merge_from(&root);
-        res.map_err(|e| convert_error(e, s, &root))
+        match res {
+            Ok(out) => Ok(out),
+            Err(e) if is_silent_undefined(&e, &root) => {
+                let root = self.derive_with(false, true, IndexMap::new());
+                self.inner
+                    .env
+                    .render_str(s, root.root_value())
+                    .map_err(|e| convert_error(e, s, &root))
+            }
+            Err(e) => Err(convert_error(e, s, &root)),
+        }
     }
 
     fn render_native(self: &Arc<Self>, s: &str) -> Result<Value, TemplateError> {
@@ -543,7 +583,11 @@ impl LazyVars {
             .map_err(|e| convert_error(e, s, &root))?;
         let res = tmpl.render_captured(root.root_value());
         self.merge_from(&root);
-        let captured = res.map_err(|e| convert_error(e, s, &root))?;
+        let captured = match res {
+            Ok(c) => c,
+            Err(e) if is_silent_undefined(&e, &root) => return Ok(Value::from(())),
+            Err(e) => return Err(convert_error(e, s, &root)),
+        };
         Ok(captured
             .state()
             .get_temp(NATIVE_TEMP)
@@ -851,10 +895,10 @@ pub(crate) fn json_to_value(j: &Json) -> Value {
         }
         Json::String(s) => Value::from(s.as_str()),
         Json::Array(a) => Value::from(a.iter().map(json_to_value).collect::<Vec<_>>()),
-        // from_pairs makes a map; collecting pairs would make a list of pairs.
-        Json::Object(o) => Value::from_pairs(
+        Json::Object(o) => Value::from_object(
             o.iter()
-                .map(|(k, v)| (Value::from(k.as_str()), json_to_value(v))),
+                .map(|(k, v)| (Value::from(k.as_str()), json_to_value(v)))
+                .collect::<IndexMap<Value, Value>>(),
         ),
     }
 }
