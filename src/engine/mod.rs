@@ -234,11 +234,7 @@ impl Engine {
                 play_hosts: hosts.clone(),
                 batch: batch.clone(),
                 handlers: handlers.clone(),
-                force_handlers: play
-                    .force_handlers
-                    .as_ref()
-                    .map(|v| truthy(v))
-                    .unwrap_or(false),
+                force_handlers: play.force_handlers.as_ref().map(truthy).unwrap_or(false),
             });
             if let Ok(mut m) = self.hostvars.magic.lock() {
                 m.insert(
@@ -617,7 +613,7 @@ impl Engine {
                         });
                     }
                     if first.changed {
-                        self.notify(h, &next);
+                        self.notify(h, next);
                     }
                     out.push((h.clone(), first.clone()));
                 }
@@ -781,37 +777,31 @@ fn batches(
     out
 }
 
-/// Ansible's tag selection.
+/// Ansible's `Taggable.evaluate_tags`: no tags means `untagged`, no
+/// `--tags` means `all`.
 pub fn tag_selected(tags: &HashSet<&str>, only: &[String], skip: &[String]) -> bool {
+    let untagged: HashSet<&str> = ["untagged"].into_iter().collect();
+    let tags = if tags.is_empty() { &untagged } else { tags };
     let has = |t: &str| tags.contains(t);
-    if !skip.is_empty() {
-        if skip.iter().any(|s| s == "all")
-            && !(has("always") && !skip.iter().any(|s| s == "always"))
-        {
-            return false;
-        }
-        if skip.iter().any(|s| s == "tagged") && !tags.is_empty() {
-            return false;
-        }
-        if skip.iter().any(|s| s == "untagged") && tags.is_empty() {
-            return false;
-        }
-        if skip.iter().any(|s| has(s)) {
-            return false;
-        }
-    }
-    if has("never") && !only.iter().any(|o| has(o) && o != "never" || o == "never") {
+    let is_untagged = tags.len() == 1 && has("untagged");
+    let all = vec!["all".to_string()];
+    let only = if only.is_empty() { &all } else { only };
+    let in_only = |t: &str| only.iter().any(|o| o == t);
+    let in_skip = |t: &str| skip.iter().any(|o| o == t);
+    let should_run = has("always")
+        || (in_only("all") && !has("never"))
+        || only.iter().any(|o| has(o))
+        || (in_only("tagged") && !is_untagged && !has("never"));
+    if !should_run {
         return false;
     }
-    if only.is_empty() || only.iter().any(|o| o == "all") {
-        return !has("never") || only.iter().any(|o| has(o));
+    if in_skip("all") {
+        return has("always") && !in_skip("always");
     }
-    if has("always") {
-        return true;
+    if skip.iter().any(|s| has(s)) {
+        return false;
     }
-    only.iter().any(|o| {
-        has(o) || (o == "tagged" && !tags.is_empty()) || (o == "untagged" && tags.is_empty())
-    })
+    !in_skip("tagged") || is_untagged
 }
 
 /// Python-like truthiness for keyword values (`yes`, `"true"`, 1 …).

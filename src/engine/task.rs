@@ -600,6 +600,7 @@ impl Engine {
         let mut any_failed = false;
         let mut includes: Vec<(Arc<Vec<TaskNode>>, Common, Span)> = Vec::new();
         let n = items.len();
+        let all_items = items.clone();
         for (i, item) in items.into_iter().enumerate() {
             if i > 0 && pause > 0.0 {
                 tokio::time::sleep(Duration::from_secs_f64(pause)).await;
@@ -617,9 +618,17 @@ impl Engine {
                     serde_json::json!({
                         "index": i + 1, "index0": i, "revindex": n - i, "revindex0": n - i - 1,
                         "first": i == 0, "last": i + 1 == n, "length": n,
-                        "previtem": if i > 0 { Value::Null } else { Value::Null },
+                        "allitems": all_items.clone(),
                     }),
                 );
+                if let Some(Value::Object(l)) = vars.get_mut("ansible_loop") {
+                    if i > 0 {
+                        l.insert("previtem".into(), all_items[i - 1].clone());
+                    }
+                    if let Some(nx) = all_items.get(i + 1) {
+                        l.insert("nextitem".into(), nx.clone());
+                    }
+                }
             }
             let ictx = Context {
                 vars: Arc::new(vars),
