@@ -634,7 +634,9 @@ impl Engine {
                 vars: Arc::new(vars),
                 hostvars: ctx.hostvars.clone(),
             };
+            // A censored item has no label to show: Ansible prints `(item=None)`.
             let label = match &lc.label {
+                _ if no_log => "None".to_string(),
                 Some(l) => self
                     .templar
                     .render_value(l, &ictx)
