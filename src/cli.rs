@@ -117,6 +117,12 @@ pub struct PlaybookArgs {
     /// Start at the task with this name.
     #[arg(long = "start-at-task")]
     pub start_at_task: Option<String>,
+    /// Output format on stdout: `default` (Ansible's) or `json` (one document at the end).
+    #[arg(long = "output", value_parser = ["default", "json"], default_value = "default")]
+    pub output: String,
+    /// Also write a JUnit XML report (a test case per task and host) to this file.
+    #[arg(long = "junit")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -8,6 +8,9 @@ use crate::config::Config;
 use crate::engine::{Engine, RunOptions};
 use crate::error::Error;
 use crate::output::human::Human;
+use crate::output::json::Json;
+use crate::output::junit::Junit;
+use crate::output::{Fanout, Sink};
 use crate::template::{Templar, TemplarOptions};
 
 pub fn run(config: &Config, a: PlaybookArgs) -> Result<i32, Error> {
@@ -64,7 +67,18 @@ pub fn run(config: &Config, a: PlaybookArgs) -> Result<i32, Error> {
             search_paths: vec![dir.clone()],
             check_mode: opts.check,
         });
-        let sink = Arc::new(Human::new(std::io::stdout(), opts.verbosity));
+        let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
+        if a.output == "json" {
+            sinks.push(Arc::new(Json::new(std::io::stdout())));
+        } else {
+            sinks.push(Arc::new(
+                Human::new(std::io::stdout(), opts.verbosity).with_progress(),
+            ));
+        }
+        if let Some(f) = &a.junit {
+            sinks.push(Arc::new(Junit::new(f.clone(), &path.display().to_string())));
+        }
+        let sink = Arc::new(Fanout(sinks));
         let engine = Engine::new(inventory.clone(), opts.clone(), templar, sink);
         code = rt.block_on(engine.run(book))?;
         if code != 0 {

@@ -532,3 +532,62 @@ fn unreachable_host_exits_4_while_others_complete() {
     assert!(sshd.remote_dir().join("done").exists());
     assert_eq!(recap(&r.stdout, "dead")[2], 1);
 }
+
+#[test]
+fn machine_readable_json_and_junit_respect_no_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pb = write(
+        d,
+        "ci.yml",
+        r#"
+- name: ci
+  hosts: localhost
+  gather_facts: false
+  vars:
+    token: "tok-SECRET-99"
+  tasks:
+    - name: secret step
+      command: echo {{ token }}
+      no_log: true
+      changed_when: false
+    - name: visible step
+      command: echo visible
+    - name: failing step
+      command: "false"
+      ignore_errors: true
+"#,
+    );
+    let junit = d.join("report.xml");
+    let r = ferry(
+        d,
+        &[
+            "playbook",
+            &pb,
+            "--output",
+            "json",
+            "--junit",
+            junit.to_str().unwrap(),
+            "-vvvv",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    let doc: serde_json::Value =
+        serde_json::from_str(&r.stdout).expect("stdout is one JSON document");
+    let tasks = &doc["plays"][0]["tasks"];
+    assert_eq!(tasks[0]["task"]["name"], "secret step");
+    assert_eq!(
+        tasks[0]["hosts"]["localhost"]["censored"],
+        "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
+    );
+    assert_eq!(tasks[1]["hosts"]["localhost"]["stdout"], "visible");
+    assert_eq!(tasks[2]["hosts"]["localhost"]["failed"], true);
+    assert_eq!(doc["stats"]["localhost"]["ok"], 3);
+    assert_eq!(doc["stats"]["localhost"]["ignored"], 1);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("tests=\"3\" failures=\"0\""), "{xml}");
+    assert!(xml.contains("[localhost] ci: visible step"), "{xml}");
+    for text in [&r.stdout, &r.stderr, &xml] {
+        assert!(!text.contains("tok-SECRET-99"), "secret leaked: {text}");
+    }
+}

@@ -291,6 +291,9 @@ impl Engine {
         self.emit(&Event::TaskStart {
             name: "Gathering Facts",
             handler: false,
+            action: "gather_facts",
+            path: None,
+            hosts: pctx.batch.len(),
         });
         let mut set = tokio::task::JoinSet::new();
         for host in pctx.batch.clone() {
@@ -569,9 +572,13 @@ impl Engine {
         handler: bool,
     ) -> Vec<(String, TaskEnd)> {
         let name = self.task_banner_name(pctx, &next.task);
+        let path = format!("{}:{}", next.task.span.file.display(), next.task.span.line);
         self.emit(&Event::TaskStart {
             name: &name,
             handler,
+            action: &next.task.action,
+            path: Some(&path),
+            hosts: group.len(),
         });
         let run_once = task::inherited(&next.parents, &next.task, |c| c.run_once.clone())
             .map(|v| truthy(&v))

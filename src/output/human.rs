@@ -12,6 +12,8 @@ use super::{dump_json, dump_json_line, Event, HostResult, HostStats, Outcome, Si
 pub struct Human<W: Write + Send> {
     out: Mutex<W>,
     verbosity: u8,
+    /// On a terminal: a bar of hosts done for the running task.
+    progress: Option<Mutex<Option<indicatif::ProgressBar>>>,
 }
 
 impl<W: Write + Send> Human<W> {
@@ -19,6 +21,49 @@ impl<W: Write + Send> Human<W> {
         Human {
             out: Mutex::new(out),
             verbosity,
+            progress: None,
+        }
+    }
+
+    /// Show a progress bar on stderr while tasks run (only when both stdout
+    /// and stderr are terminals, so logs and pipes never see it).
+    pub fn with_progress(mut self) -> Self {
+        use std::io::IsTerminal;
+        if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {
+            self.progress = Some(Mutex::new(None));
+        }
+        self
+    }
+
+    fn bar_start(&self, name: &str, hosts: usize) {
+        let Some(slot) = &self.progress else { return };
+        let Ok(mut g) = slot.lock() else { return };
+        if let Some(old) = g.take() {
+            old.finish_and_clear();
+        }
+        if hosts < 2 {
+            return;
+        }
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(hosts as u64),
+            indicatif::ProgressDrawTarget::stderr_with_hz(4),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "  {msg} [{bar:30}] {pos}/{len} hosts {elapsed}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(name.to_string());
+        *g = Some(bar);
+    }
+
+    fn bar_inc(&self) {
+        if let Some(slot) = &self.progress {
+            if let Ok(g) = slot.lock() {
+                if let Some(b) = g.as_ref() {
+                    b.inc(1);
+                }
+            }
         }
     }
 
@@ -30,10 +75,20 @@ impl<W: Write + Send> Human<W> {
     }
 
     fn write(&self, text: &str) {
-        if let Ok(mut w) = self.out.lock() {
-            let _ = w.write_all(text.as_bytes());
-            let _ = w.flush();
+        let put = || {
+            if let Ok(mut w) = self.out.lock() {
+                let _ = w.write_all(text.as_bytes());
+                let _ = w.flush();
+            }
+        };
+        // Lines are printed with the bar hidden, so they never mix.
+        if let Some(Ok(g)) = self.progress.as_ref().map(|p| p.lock()) {
+            if let Some(b) = g.as_ref() {
+                b.suspend(put);
+                return;
+            }
         }
+        put();
     }
 
     /// Ansible's `_dump_results`: internal keys dropped; indented when the
@@ -159,14 +214,22 @@ impl<W: Write + Send> Sink for Human<W> {
     fn event(&self, ev: &Event<'_>) {
         match ev {
             Event::PlayStart { name } => self.write(&banner(&format!("PLAY [{name}]"))),
-            Event::TaskStart { name, handler } => {
+            Event::TaskStart {
+                name,
+                handler,
+                hosts,
+                ..
+            } => {
                 let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
+                self.bar_start("", 0);
                 self.write(&banner(&format!("{kind} [{name}]")));
+                self.bar_start(name, *hosts);
             }
             Event::Include { file, hosts } => {
                 self.write(&format!("included: {file} for {}\n", hosts.join(", ")))
             }
             Event::Result(r) => {
+                self.bar_inc();
                 // Loop tasks were shown item by item; Ansible adds no summary line.
                 if r.result.get("results").is_some() && r.outcome != Outcome::Unreachable {
                     if r.outcome == Outcome::Failed && r.ignored {
@@ -199,6 +262,7 @@ impl<W: Write + Send> Sink for Human<W> {
             }
             Event::NoHostsMatched => self.write("skipping: no hosts matched\n"),
             Event::Recap(stats) => {
+                self.bar_start("", 0);
                 let mut s = banner("PLAY RECAP");
                 for (host, st) in stats.iter() {
                     s.push_str(&recap_row(host, st));

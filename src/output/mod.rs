@@ -5,6 +5,8 @@
 //! never interleave. `no_log` censoring happens before any sink sees a result.
 
 pub mod human;
+pub mod json;
+pub mod junit;
 
 use std::io::Write;
 
@@ -189,6 +191,12 @@ pub enum Event<'a> {
     TaskStart {
         name: &'a str,
         handler: bool,
+        /// The action as written (for machine-readable sinks).
+        action: &'a str,
+        /// `file:line` of the task, when it has one.
+        path: Option<&'a str>,
+        /// How many hosts run it (for progress).
+        hosts: usize,
     },
     Include {
         file: &'a str,
@@ -210,6 +218,23 @@ pub enum Event<'a> {
 /// Receives every event; each implementation renders one format.
 pub trait Sink: Send + Sync {
     fn event(&self, ev: &Event<'_>);
+}
+
+/// Sends every event to several sinks (human output plus `--junit`, say).
+pub struct Fanout(pub Vec<std::sync::Arc<dyn Sink>>);
+
+impl Sink for Fanout {
+    fn event(&self, ev: &Event<'_>) {
+        for s in &self.0 {
+            s.event(ev);
+        }
+    }
+}
+
+/// UTC time as ISO 8601 with microseconds, for machine-readable sinks.
+pub fn iso_now() -> String {
+    let t = crate::modules::timestamp(std::time::SystemTime::now());
+    format!("{}Z", t.replacen(' ', "T", 1))
 }
 
 /// How one host's ad-hoc result ended.
