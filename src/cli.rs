@@ -67,6 +67,10 @@ pub struct CommonArgs {
     /// Extra arguments for SSH only.
     #[arg(long = "ssh-extra-args")]
     pub ssh_extra_args: Option<String>,
+    /// Keep retrying to connect (with backoff) for up to this many seconds,
+    /// for hosts that are still booting.
+    #[arg(long = "connect-timeout")]
+    pub connect_timeout: Option<u64>,
     /// Do not change anything; report what would change.
     #[arg(short = 'C', long = "check")]
     pub check: bool,
@@ -233,6 +237,7 @@ pub fn conn_defaults(config: &Config, a: &CommonArgs) -> ConnDefaults {
             .or_else(|| config.ssh_extra_args.clone()),
         retries: config.retries,
         password: None,
+        connect_deadline: a.connect_timeout.map(std::time::Duration::from_secs),
     }
 }
 
