@@ -33,7 +33,7 @@ impl<W: Write + Send> Json<W> {
     }
 }
 
-fn last_obj(v: &mut Vec<Value>) -> Option<&mut Map<String, Value>> {
+fn last_obj(v: &mut [Value]) -> Option<&mut Map<String, Value>> {
     v.last_mut().and_then(Value::as_object_mut)
 }
 
