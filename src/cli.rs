@@ -183,7 +183,15 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 defaults: conn_defaults(&config, &a.common),
                 check: a.common.check,
             };
-            runtime()?.block_on(crate::adhoc::run(&inv, opts))
+            runtime()?.block_on(async {
+                tokio::select! {
+                    r = crate::adhoc::run(&inv, opts) => r,
+                    _ = tokio::signal::ctrl_c() => {
+                        eprintln!("[ERROR]: User interrupted execution");
+                        Ok(99)
+                    }
+                }
+            })
         }
         Command::Playbook(a) => crate::playbook_cmd::run(&config, a),
     }

@@ -80,7 +80,17 @@ pub fn run(config: &Config, a: PlaybookArgs) -> Result<i32, Error> {
         }
         let sink = Arc::new(Fanout(sinks));
         let engine = Engine::new(inventory.clone(), opts.clone(), templar, sink);
-        code = rt.block_on(engine.run(book))?;
+        code = rt.block_on(async {
+            tokio::select! {
+                r = engine.run(book) => r,
+                // Dropping the run aborts every host's task; files on hosts are
+                // written through temporary files, so none is left half-written.
+                _ = tokio::signal::ctrl_c() => {
+                    eprintln!("[ERROR]: User interrupted execution");
+                    Ok(99)
+                }
+            }
+        })?;
         if code != 0 {
             break;
         }

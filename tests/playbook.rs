@@ -591,3 +591,58 @@ fn machine_readable_json_and_junit_respect_no_log() {
         assert!(!text.contains("tok-SECRET-99"), "secret leaked: {text}");
     }
 }
+
+#[test]
+fn ctrl_c_stops_cleanly_with_exit_99() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pb = write(
+        d,
+        "slow.yml",
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - command: sleep 30\n    - command: touch never-reached\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["playbook", &pb])
+        .current_dir(d)
+        .env_remove("ANSIBLE_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let start = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(99));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("User interrupted execution"));
+    assert!(!d.join("never-reached").exists());
+}
+
+#[test]
+fn diff_mode_shows_a_unified_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("f.conf"), "a\nb\n").unwrap();
+    let pb = write(
+        d,
+        "diff.yml",
+        &format!(
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - copy:\n        content: \"a\\nc\\n\"\n        dest: {}\n",
+            d.join("f.conf").display()
+        ),
+    );
+    let r = ferry(d, &["playbook", &pb, "--diff", "--check"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let f = d.join("f.conf").display().to_string();
+    assert!(
+        r.stdout.contains(&format!("--- before: {f}\n+++ after: dynamically generated\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n\nchanged: [localhost]")),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(std::fs::read_to_string(d.join("f.conf")).unwrap(), "a\nb\n");
+}

@@ -110,6 +110,7 @@ impl<W: Write + Send> Human<W> {
     }
 
     fn result_line(&self, r: &HostResult, item: bool) -> String {
+        let diff = render_diff(&r.result);
         let host = Self::host_label(r);
         let show = r.verbose_always || self.verbosity > 0;
         let item_part = r
@@ -153,7 +154,7 @@ impl<W: Write + Send> Human<W> {
         if r.outcome == Outcome::Failed && r.ignored && !item {
             line.push_str("...ignoring\n");
         }
-        line
+        diff + &line
     }
 }
 
@@ -182,6 +183,56 @@ pub fn clean(v: &Value, verbosity: u8) -> Value {
         out.insert(k.clone(), val.clone());
     }
     Value::Object(out)
+}
+
+/// Ansible's `_get_diff`: a unified diff (3 lines of context) for each
+/// before/after pair in a result's `diff`, printed before the status line.
+pub fn render_diff(result: &Value) -> String {
+    if !result
+        .get("changed")
+        .is_some_and(|c| c == &Value::Bool(true))
+    {
+        return String::new();
+    }
+    let diffs: Vec<&Value> = match result.get("diff") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(d @ Value::Object(_)) => vec![d],
+        _ => return String::new(),
+    };
+    let mut out = String::new();
+    for d in diffs {
+        if d.get("dst_binary").is_some() {
+            out.push_str("diff skipped: destination file appears to be binary\n");
+        }
+        if let (Some(b), Some(a)) = (d.get("before"), d.get("after")) {
+            let text = |v: &Value| match v {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => format!("{}\n", dump_json(other)),
+            };
+            let (before, after) = (text(b), text(a));
+            let header = |k: &str, word: &str| match d.get(k).and_then(Value::as_str) {
+                Some(h) => format!("{word}: {h}"),
+                None => word.to_string(),
+            };
+            let udiff = similar::TextDiff::from_lines(&before, &after)
+                .unified_diff()
+                .context_radius(3)
+                .header(
+                    &header("before_header", "before"),
+                    &header("after_header", "after"),
+                )
+                .to_string();
+            if !udiff.is_empty() {
+                out.push_str(&udiff);
+                out.push('\n');
+            }
+        }
+        if let Some(Value::String(p)) = d.get("prepared") {
+            out.push_str(p);
+        }
+    }
+    out
 }
 
 /// `msg` then stars to column 79, after a blank line.
@@ -321,6 +372,19 @@ mod tests {
             out,
             "changed: [web1]\nfatal: [web1]: FAILED! => {\"changed\": false, \"msg\": \"boom\"}\n...ignoring\n\
              ok: [web1] => (item=a)\nok: [web1] => {\n    \"changed\": false,\n    \"msg\": \"hello\"\n}\n"
+        );
+    }
+
+    #[test]
+    fn diffs_like_difflib() {
+        let r = json!({"changed": true, "diff": [{"before": "a\nb\n", "after": "a\nc\n", "before_header": "/f", "after_header": "/f"}]});
+        assert_eq!(
+            render_diff(&r),
+            "--- before: /f\n+++ after: /f\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n\n"
+        );
+        assert_eq!(
+            render_diff(&json!({"changed": false, "diff": {"before": "a", "after": "b"}})),
+            ""
         );
     }
 
