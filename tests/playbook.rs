@@ -601,7 +601,7 @@ fn ctrl_c_stops_cleanly_with_exit_99() {
         "slow.yml",
         "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - command: sleep 30\n    - command: touch never-reached\n",
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+    let child = Command::new(env!("CARGO_BIN_EXE_ferry"))
         .args(["playbook", &pb])
         .current_dir(d)
         .env_remove("ANSIBLE_CONFIG")
