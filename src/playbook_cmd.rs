@@ -22,7 +22,9 @@ pub fn run(config: &Config, a: PlaybookArgs) -> Result<i32, Error> {
                 p.display()
             )));
         }
-        books.push(crate::playbook::load(p)?);
+        // Absolute paths, as Ansible shows them in errors and `included:` lines.
+        let abs = p.canonicalize().unwrap_or_else(|_| p.clone());
+        books.push(crate::playbook::load(&abs)?);
     }
     if a.syntax_check {
         for p in &a.playbooks {

@@ -498,6 +498,42 @@ impl Engine {
         }
     }
 
+    /// `included: FILE for h1, h2` once per file (and loop item), as Ansible
+    /// groups hosts that included the same file.
+    fn announce_includes(&self, ends: &[(String, TaskEnd)], task: &Task) {
+        let label_of = |r: &Value| -> Option<String> {
+            let lv = task.loop_control.loop_var.as_deref().unwrap_or("item");
+            r.get(lv).map(|v| crate::output::python_repr(v, true))
+        };
+        let mut groups: IndexMap<(String, Option<String>), Vec<String>> = IndexMap::new();
+        for (host, end) in ends {
+            if end.outcome == Outcome::Failed {
+                continue;
+            }
+            let mut found = Vec::new();
+            if let Some(Value::String(p)) = end.result.get("include") {
+                found.push((p.clone(), None));
+            }
+            if let Some(Value::Array(items)) = end.result.get("results") {
+                for r in items {
+                    if let Some(Value::String(p)) = r.get("include") {
+                        found.push((p.clone(), label_of(r)));
+                    }
+                }
+            }
+            for key in found {
+                groups.entry(key).or_default().push(host.clone());
+            }
+        }
+        for ((file, item), hosts) in groups {
+            self.emit(&Event::Include {
+                file: &file,
+                hosts: &hosts,
+                item: item.as_deref(),
+            });
+        }
+    }
+
     /// Stop every host of the batch (any_errors_fatal, max_fail_percentage).
     fn abort_batch(&self, pctx: &PlayCtx) {
         for h in &pctx.batch {
@@ -616,6 +652,7 @@ impl Engine {
                         let _permit = eng.forks.clone().acquire_owned().await;
                         eng.exec_task(&pctx, &host, &next).await
                     };
+                    eng.announce_includes(&[(host.clone(), end.clone())], &next.task);
                     let step = eng.apply_end(&pctx, &next, &host, end, &mut c);
                     let verdict = if step.end_play {
                         Some(PlayEnd::EndPlay)
@@ -737,6 +774,7 @@ impl Engine {
         }
         ends.sort_by_key(|(i, _, _)| *i);
         let mut out: Vec<(String, TaskEnd)> = ends.into_iter().map(|(_, h, e)| (h, e)).collect();
+        self.announce_includes(&out, &next.task);
         // run_once: the one result stands for every host of the group
         // (registered and notified for each), as Ansible does.
         if run_once {

@@ -276,8 +276,12 @@ impl<W: Write + Send> Sink for Human<W> {
                 self.write(&banner(&format!("{kind} [{name}]")));
                 self.bar_start(name, *hosts);
             }
-            Event::Include { file, hosts } => {
-                self.write(&format!("included: {file} for {}\n", hosts.join(", ")))
+            Event::Include { file, hosts, item } => {
+                let item = item.map(|i| format!(" => (item={i})")).unwrap_or_default();
+                self.write(&format!(
+                    "included: {file} for {}{item}\n",
+                    hosts.join(", ")
+                ))
             }
             Event::Result(r) => {
                 self.bar_inc();

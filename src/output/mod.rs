@@ -201,6 +201,7 @@ pub enum Event<'a> {
     Include {
         file: &'a str,
         hosts: &'a [String],
+        item: Option<&'a str>,
     },
     Result(&'a HostResult),
     ItemResult(&'a HostResult),
