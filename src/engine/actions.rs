@@ -419,9 +419,11 @@ impl Engine {
             Ok(n) => n,
             Err(e) => return failed(e),
         };
-        let mut scope = Common::default();
         // The include's own `vars:` reach the included tasks.
-        scope.vars = task.common.vars.clone();
+        let mut scope = Common {
+            vars: task.common.vars.clone(),
+            ..Default::default()
+        };
         for (k, v) in args {
             if k != "file" && k != "_raw_params" && k != "apply" {
                 scope.vars.insert(k.clone(), v.clone());
