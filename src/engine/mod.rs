@@ -355,6 +355,8 @@ impl Engine {
             result: Value::Object(result.clone()),
             item_label: None,
             verbose_always: false,
+            error: None,
+            is_loop: false,
         };
         // Facts are long; Ansible prints them only at -v like any result.
         self.emit(&Event::Result(&hr));
@@ -374,6 +376,8 @@ impl Engine {
             result: Value::Object(r.clone()),
             item_label: None,
             verbose_always: false,
+            error: None,
+            is_loop: false,
         };
         self.emit(&Event::Result(&hr));
         TaskEnd::simple(Outcome::Unreachable, Value::Object(r))

@@ -154,7 +154,11 @@ impl<W: Write + Send> Human<W> {
         if r.outcome == Outcome::Failed && r.ignored && !item {
             line.push_str("...ignoring\n");
         }
-        diff + &line
+        let error = match r.outcome {
+            Outcome::Failed => r.error.clone().unwrap_or_default(),
+            _ => String::new(),
+        };
+        diff + &error + &line
     }
 }
 
@@ -285,8 +289,17 @@ impl<W: Write + Send> Sink for Human<W> {
             }
             Event::Result(r) => {
                 self.bar_inc();
-                // Loop tasks were shown item by item; Ansible adds no summary line.
-                if r.result.get("results").is_some() && r.outcome != Outcome::Unreachable {
+                // Loop tasks were shown item by item; Ansible adds no summary
+                // line, except `skipping` for a loop over nothing.
+                if r.is_loop && r.outcome != Outcome::Unreachable {
+                    let empty = r
+                        .result
+                        .get("results")
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| a.is_empty());
+                    if empty && r.outcome == Outcome::Skipped {
+                        self.write(&format!("skipping: [{}]\n", Self::host_label(r)));
+                    }
                     if r.outcome == Outcome::Failed && r.ignored {
                         self.write("...ignoring\n");
                     }
@@ -343,6 +356,8 @@ mod tests {
             result,
             item_label: None,
             verbose_always: false,
+            error: None,
+            is_loop: false,
         }
     }
 

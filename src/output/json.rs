@@ -160,6 +160,8 @@ mod tests {
             result: json!({"changed": true, "rc": 0, "_ansible_no_log": false}),
             item_label: None,
             verbose_always: false,
+            error: None,
+            is_loop: false,
         }));
         let mut stats = indexmap::IndexMap::new();
         stats.insert(

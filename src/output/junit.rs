@@ -188,6 +188,8 @@ mod tests {
                 result: json!({"msg": "boom & co", "changed": false}),
                 item_label: None,
                 verbose_always: false,
+                error: None,
+                is_loop: false,
             }));
         }
         j.event(&Event::Recap(&indexmap::IndexMap::new()));

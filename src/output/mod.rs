@@ -143,6 +143,41 @@ pub fn python_repr(v: &Value, top: bool) -> String {
     }
 }
 
+/// Ansible 2.19's source excerpt: up to two lines before the origin, line
+/// numbers right-aligned, then a caret under the column.
+pub fn excerpt(span: &crate::error::Span) -> String {
+    let Ok(text) = std::fs::read_to_string(span.file.as_ref()) else {
+        return String::new();
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    if span.line == 0 || span.line > lines.len() {
+        return String::new();
+    }
+    let first = span.line.saturating_sub(2).max(1);
+    let width = span.line.to_string().len();
+    let mut out = String::new();
+    for n in first..=span.line {
+        out.push_str(&format!("{n:>width$} {}\n", lines[n - 1]));
+    }
+    out.push_str(&format!(
+        "{}^ column {}\n",
+        " ".repeat(width + span.col),
+        span.col
+    ));
+    out
+}
+
+/// `Origin: file:line:col`, a blank line and the excerpt.
+pub fn origin(span: &crate::error::Span) -> String {
+    format!(
+        "Origin: {}:{}:{}\n\n{}",
+        span.file.display(),
+        span.line,
+        span.col,
+        excerpt(span)
+    )
+}
+
 /// How one task ended on one host (or one loop item).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -168,6 +203,10 @@ pub struct HostResult {
     pub item_label: Option<String>,
     /// Show the result even at verbosity 0 (debug, assert).
     pub verbose_always: bool,
+    /// Ansible 2.19's `[ERROR]: Task failed: …` block, printed before a failure.
+    pub error: Option<String>,
+    /// A looped task's summary (items were shown one by one).
+    pub is_loop: bool,
 }
 
 /// Per-host counters of the recap.
