@@ -56,6 +56,12 @@ pub fn run(config: &Config, a: PlaybookArgs) -> Result<i32, Error> {
     if a.list_hosts || a.list_tasks || a.list_tags {
         return list(&books, &inventory, &opts, &a);
     }
+    if opts.verbosity >= 1 {
+        match &config.path {
+            Some(p) => println!("Using {} as config file", p.display()),
+            None => println!("No config file found; using defaults"),
+        }
+    }
     let rt = crate::cli::runtime()?;
     let mut code = 0;
     for (path, book) in a.playbooks.iter().zip(books.iter()) {

@@ -640,7 +640,9 @@ fn diff_mode_shows_a_unified_diff() {
     assert_eq!(r.code, 0, "{}", r.all());
     let f = d.join("f.conf").display().to_string();
     assert!(
-        r.stdout.contains(&format!("--- before: {f}\n+++ after: dynamically generated\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n\nchanged: [localhost]")),
+        r.stdout.contains(&format!(
+            "--- before: {f}\n+++ after: {f}\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n\nchanged: [localhost]"
+        )),
         "{}",
         r.stdout
     );

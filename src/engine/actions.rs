@@ -173,7 +173,8 @@ impl Engine {
             };
             let value = match self.templar.render_str(&expr, ctx) {
                 Ok(v) => v,
-                Err(_) => Value::String("VARIABLE IS NOT DEFINED!".into()),
+                // ansible-core 2.19's rendering of an error in `var`.
+                Err(e) => Value::String(format!("<< error 1 - {e} >>")),
             };
             r.insert(name, value);
         } else {
@@ -247,7 +248,9 @@ impl Engine {
                     .cloned()
                     .unwrap_or_else(|| Value::String("Assertion failed".into()));
                 r.insert("msg".into(), msg);
-                return ActionOut::ok(r);
+                let mut out = ActionOut::ok(r);
+                out.verbose_always = !quiet;
+                return out;
             }
         }
         let mut r = Map::new();

@@ -128,6 +128,10 @@ impl Engine {
 
     /// Run every play; returns ansible-playbook's exit code.
     pub async fn run(self: &Arc<Self>, pb: &Playbook) -> Result<i32, Error> {
+        self.emit(&Event::PlaybookStart {
+            path: &pb.path.display().to_string(),
+            plays: pb.plays.len(),
+        });
         for play in &pb.plays {
             self.run_play(play).await?;
         }
@@ -203,7 +207,6 @@ impl Engine {
             },
             None => pattern.clone(),
         };
-        self.emit(&Event::PlayStart { name: &name });
 
         // import_playbook's `when`, evaluated with play-level vars.
         for cond in &play.when {
@@ -218,6 +221,7 @@ impl Engine {
             crate::adhoc::select_hosts(&self.inventory, &pattern, self.opts.limit.as_deref())?;
         hosts.retain(|h| self.hosts.slot(h).with(|s| !s.failed && !s.unreachable));
         if hosts.is_empty() {
+            self.emit(&Event::PlayStart { name: &name });
             self.emit(&Event::NoHostsMatched);
             return Ok(());
         }
@@ -227,6 +231,8 @@ impl Engine {
         let batches = batches(&hosts, play.serial.as_ref(), &self.templar, &ctx);
         let handlers = flatten_handlers(&play.handlers);
         for batch in batches {
+            // Ansible announces the play again for every serial batch.
+            self.emit(&Event::PlayStart { name: &name });
             let pctx = Arc::new(PlayCtx {
                 play_name: name.clone(),
                 dir: play.dir.clone(),
@@ -385,6 +391,9 @@ impl Engine {
 
     /// Count a host's task end in the recap, as Ansible's strategy does.
     fn account(&self, host: &str, end: &TaskEnd) {
+        if end.copied {
+            return;
+        }
         match end.outcome {
             Outcome::Ok => self.stat(host, |s| s.ok += 1),
             Outcome::Changed => self.stat(host, |s| {
@@ -783,6 +792,11 @@ impl Engine {
         // (registered and notified for each), as Ansible does.
         if run_once {
             if let Some((first_host, first)) = out.first().map(|(h, e)| (h.clone(), e.clone())) {
+                // Facts the task set (set_fact) go to every host too.
+                let facts = match first.result.get("ansible_facts") {
+                    Some(Value::Object(m)) if task::is_set_fact(&next.task) => Some(m.clone()),
+                    _ => None,
+                };
                 for h in group.iter().filter(|h| **h != first_host) {
                     if let Some(reg) = &next.task.register {
                         let v = first.registered.clone();
@@ -790,10 +804,19 @@ impl Engine {
                             s.set_facts.insert(reg.clone(), v);
                         });
                     }
+                    if let Some(f) = &facts {
+                        self.hosts.slot(h).with(|s| {
+                            for (k, v) in f {
+                                s.set_facts.insert(k.clone(), v.clone());
+                            }
+                        });
+                    }
                     if first.changed {
                         self.notify(h, next);
                     }
-                    out.push((h.clone(), first.clone()));
+                    let mut copy = first.clone();
+                    copy.copied = true;
+                    out.push((h.clone(), copy));
                 }
             }
         }
@@ -835,40 +858,48 @@ impl Engine {
         });
     }
 
-    /// Run notified handlers in definition order on the hosts that notified them.
+    /// Run notified handlers in definition order on the hosts that notified
+    /// them (by name or `listen` topic). Notifications made by handlers
+    /// themselves are run in a further round.
     async fn flush_handlers(self: &Arc<Self>, pctx: &Arc<PlayCtx>) {
-        for h in &pctx.handlers {
-            let name = h.task.display_name();
-            let group: Vec<String> = pctx
+        for _round in 0..8 {
+            let snapshot: IndexMap<String, HashSet<String>> = pctx
                 .batch
                 .iter()
-                .filter(|host| {
-                    self.hosts.slot(host).with(|s| {
-                        (!s.failed || pctx.force_handlers)
-                            && !s.unreachable
-                            && (s.notified.contains(&name)
-                                || h.task.listen.iter().any(|l| s.notified.contains(l)))
-                    })
+                .map(|h| {
+                    (
+                        h.clone(),
+                        self.hosts.slot(h).with(|s| std::mem::take(&mut s.notified)),
+                    )
                 })
-                .cloned()
                 .collect();
-            if group.is_empty() {
-                continue;
+            if snapshot.values().all(HashSet::is_empty) {
+                return;
             }
-            for host in &group {
-                self.hosts.slot(host).with(|s| {
-                    s.notified.remove(&name);
-                    for l in &h.task.listen {
-                        s.notified.remove(l);
+            for h in &pctx.handlers {
+                let name = h.task.display_name();
+                let group: Vec<String> = snapshot
+                    .iter()
+                    .filter(|(host, notified)| {
+                        (notified.contains(&name)
+                            || h.task.listen.iter().any(|l| notified.contains(l)))
+                            && self
+                                .hosts
+                                .slot(host)
+                                .with(|s| (!s.failed || pctx.force_handlers) && !s.unreachable)
+                    })
+                    .map(|(host, _)| host.clone())
+                    .collect();
+                if group.is_empty() {
+                    continue;
+                }
+                let ends = self.run_task_on(pctx, h, &group, true).await;
+                for (host, end) in ends {
+                    self.account(&host, &end);
+                    if end.outcome == Outcome::Failed && !end.ignored {
+                        self.stat(&host, |s| s.failed += 1);
+                        self.hosts.slot(&host).with(|s| s.failed = true);
                     }
-                });
-            }
-            let ends = self.run_task_on(pctx, h, &group, true).await;
-            for (host, end) in ends {
-                self.account(&host, &end);
-                if end.outcome == Outcome::Failed && !end.ignored {
-                    self.stat(&host, |s| s.failed += 1);
-                    self.hosts.slot(&host).with(|s| s.failed = true);
                 }
             }
         }

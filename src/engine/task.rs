@@ -33,6 +33,8 @@ pub struct TaskEnd {
     pub registered: Value,
     pub include: Option<(Arc<Vec<TaskNode>>, Common, Span)>,
     pub control: Option<Control>,
+    /// A run_once result copied to the other hosts: not counted in their recap.
+    pub copied: bool,
 }
 
 impl TaskEnd {
@@ -45,6 +47,7 @@ impl TaskEnd {
             result,
             include: None,
             control: None,
+            copied: false,
         }
     }
 }
@@ -290,8 +293,10 @@ impl Engine {
                 .then(|| self.module_failure_block(task, &result, no_log)),
             is_loop: task.loop_.is_some(),
         };
-        // Includes announce themselves instead of a status line.
-        if include.is_none() || outcome == Outcome::Failed {
+        // Includes announce themselves instead of a status line; meta tasks
+        // print nothing and are not counted, as in Ansible.
+        let is_meta = crate::playbook::short_action(&task.action) == "meta";
+        if (include.is_none() && !is_meta) || outcome == Outcome::Failed {
             self.emit(&Event::Result(&hr));
         }
         TaskEnd {
@@ -302,6 +307,7 @@ impl Engine {
             registered,
             include,
             control,
+            copied: is_meta && outcome != Outcome::Failed,
         }
     }
 
@@ -376,6 +382,7 @@ impl Engine {
             registered,
             include: None,
             control: None,
+            copied: false,
         }
     }
 
@@ -428,6 +435,7 @@ impl Engine {
             registered,
             include: None,
             control: None,
+            copied: false,
         }
     }
 
@@ -530,6 +538,9 @@ impl Engine {
                 return out;
             }
             if attempt >= attempts {
+                // Ansible reports one attempt fewer once they are used up.
+                out.result
+                    .insert("attempts".into(), Value::from(attempts.saturating_sub(1)));
                 out.result.insert("failed".into(), Value::Bool(true));
                 return out;
             }
@@ -871,6 +882,11 @@ impl Engine {
             }
         }
     }
+}
+
+/// Is this task a `set_fact`?
+pub fn is_set_fact(task: &Task) -> bool {
+    crate::playbook::short_action(&task.action) == "set_fact"
 }
 
 /// A failure found before the action ran, with Ansible 2.19's error block.

@@ -253,6 +253,11 @@ fn skipped_result(
     if reason == "check" && !changed {
         r.insert("skipped".into(), Value::Bool(true));
     }
+    if reason == "check" {
+        for k in ["delta", "end", "start"] {
+            r.insert(k.into(), Value::Null);
+        }
+    }
     r
 }
 

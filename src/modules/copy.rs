@@ -509,10 +509,20 @@ fn result(
         };
         let after = bytes.and_then(fs::diff_text);
         if let (Some(b), Some(a)) = (before, after) {
-            r.insert(
-                "diff".into(),
-                Value::Array(vec![fs::content_diff(&b, &a, &dest, &one.after_header)]),
-            );
+            // Ansible 2.19 names the destination as the "after" side for
+            // content too, and has no "before" header for a new file.
+            let ah = if one.after_header == "dynamically generated" {
+                dest.clone()
+            } else {
+                one.after_header.clone()
+            };
+            let mut d = fs::content_diff(&b, &a, &dest, &ah);
+            if rep.data.is_none() {
+                if let Value::Object(m) = &mut d {
+                    m.remove("before_header");
+                }
+            }
+            r.insert("diff".into(), Value::Array(vec![d]));
         }
     }
     r

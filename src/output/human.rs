@@ -268,16 +268,32 @@ pub fn recap_row(host: &str, st: &HostStats) -> String {
 impl<W: Write + Send> Sink for Human<W> {
     fn event(&self, ev: &Event<'_>) {
         match ev {
+            Event::PlaybookStart { path, plays } => {
+                if self.verbosity > 1 {
+                    let base = std::path::Path::new(path)
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    self.write(&banner(&format!("PLAYBOOK: {base}")));
+                    self.write(&format!("{plays} plays in {path}\n"));
+                }
+            }
             Event::PlayStart { name } => self.write(&banner(&format!("PLAY [{name}]"))),
             Event::TaskStart {
                 name,
                 handler,
                 hosts,
+                path,
                 ..
             } => {
                 let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
                 self.bar_start("", 0);
                 self.write(&banner(&format!("{kind} [{name}]")));
+                if self.verbosity >= 2 {
+                    if let Some(p) = path {
+                        self.write(&format!("task path: {p}\n"));
+                    }
+                }
                 self.bar_start(name, *hosts);
             }
             Event::Include { file, hosts, item } => {

@@ -224,6 +224,10 @@ pub struct HostStats {
 /// What the engine reports, in order.
 #[derive(Debug)]
 pub enum Event<'a> {
+    PlaybookStart {
+        path: &'a str,
+        plays: usize,
+    },
     PlayStart {
         name: &'a str,
     },
