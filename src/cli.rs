@@ -161,7 +161,7 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("ERROR! {e}");
+            eprintln!("[ERROR]: {e}");
             e.exit_code()
         }
     }

@@ -327,7 +327,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("ansible.cfg:3:1: invalid value for forks: expected an integer"),
+            err.starts_with("invalid value for forks: expected an integer\nOrigin: ")
+                && err
+                    .contains("ansible.cfg:3:1\n\n1 [defaults]\n2 \n3 forks = many\n  ^ column 1"),
             "{err}"
         );
     }

@@ -73,19 +73,39 @@ impl Error {
     }
 }
 
-/// `file:line:col: message`, then the source line and a caret under the column.
+/// ansible-core 2.19's layout: the message, `Origin: file:line:col`, then a
+/// numbered excerpt with a caret under the column.
 fn render_located(span: &Span, message: &str) -> String {
-    let mut out = format!("{span}: {message}");
-    if let Ok(text) = std::fs::read_to_string(span.file.as_ref()) {
-        if let Some(line) = text.lines().nth(span.line.saturating_sub(1)) {
-            let caret_pad: String = line
-                .chars()
-                .take(span.col.saturating_sub(1))
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
-            out.push_str(&format!("\n  {line}\n  {caret_pad}^"));
-        }
+    format!(
+        "{message}\nOrigin: {}:{}:{}\n\n{}",
+        span.file.display(),
+        span.line,
+        span.col,
+        excerpt(span)
+    )
+}
+
+/// Up to two lines before the position, line numbers right-aligned, then a
+/// caret under the column (empty when the file cannot be read).
+pub fn excerpt(span: &Span) -> String {
+    let Ok(text) = std::fs::read_to_string(span.file.as_ref()) else {
+        return String::new();
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    if span.line == 0 || span.line > lines.len() {
+        return String::new();
     }
+    let first = span.line.saturating_sub(2).max(1);
+    let width = span.line.to_string().len();
+    let mut out = String::new();
+    for n in first..=span.line {
+        out.push_str(&format!("{n:>width$} {}\n", lines[n - 1]));
+    }
+    out.push_str(&format!(
+        "{}^ column {}\n",
+        " ".repeat(width + span.col),
+        span.col
+    ));
     out
 }
 

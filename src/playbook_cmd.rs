@@ -17,7 +17,7 @@ pub fn run(config: &Config, a: PlaybookArgs) -> Result<i32, Error> {
     let mut books = Vec::new();
     for p in &a.playbooks {
         if !p.is_file() {
-            return Err(Error::Options(format!(
+            return Err(Error::Other(format!(
                 "the playbook: {} could not be found",
                 p.display()
             )));
@@ -56,7 +56,7 @@ pub fn run(config: &Config, a: PlaybookArgs) -> Result<i32, Error> {
     if a.list_hosts || a.list_tasks || a.list_tags {
         return list(&books, &inventory, &opts, &a);
     }
-    if opts.verbosity >= 1 {
+    if opts.verbosity >= 1 && a.output != "json" {
         match &config.path {
             Some(p) => println!("Using {} as config file", p.display()),
             None => println!("No config file found; using defaults"),

@@ -428,7 +428,19 @@ fn parse_errors_stop_before_anything_runs() {
     assert_eq!(r.code, 4, "{}", r.all());
     assert!(
         r.stderr
-            .contains(&format!("{pb}:6:7: couldn't resolve module/action 'shel'")),
+            .starts_with("[ERROR]: couldn't resolve module/action 'shel'."),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains(&format!("Origin: {pb}:6:7\n\n4     - command: touch")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("6       shel: echo\n        ^ column 7\n"),
         "{}",
         r.stderr
     );
@@ -442,7 +454,8 @@ fn parse_errors_stop_before_anything_runs() {
     assert_eq!(r.code, 4);
     assert!(
         r.stderr
-            .contains(":2:3: 'taskz' is not a valid attribute for a Play. Did you mean 'tasks'?"),
+            .contains("'taskz' is not a valid attribute for a Play\nOrigin: ")
+            && r.stderr.contains("kw.yml:2:3\n"),
         "{}",
         r.stderr
     );

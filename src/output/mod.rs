@@ -143,28 +143,9 @@ pub fn python_repr(v: &Value, top: bool) -> String {
     }
 }
 
-/// Ansible 2.19's source excerpt: up to two lines before the origin, line
-/// numbers right-aligned, then a caret under the column.
+/// Ansible 2.19's source excerpt (see [`crate::error::excerpt`]).
 pub fn excerpt(span: &crate::error::Span) -> String {
-    let Ok(text) = std::fs::read_to_string(span.file.as_ref()) else {
-        return String::new();
-    };
-    let lines: Vec<&str> = text.lines().collect();
-    if span.line == 0 || span.line > lines.len() {
-        return String::new();
-    }
-    let first = span.line.saturating_sub(2).max(1);
-    let width = span.line.to_string().len();
-    let mut out = String::new();
-    for n in first..=span.line {
-        out.push_str(&format!("{n:>width$} {}\n", lines[n - 1]));
-    }
-    out.push_str(&format!(
-        "{}^ column {}\n",
-        " ".repeat(width + span.col),
-        span.col
-    ));
-    out
+    crate::error::excerpt(span)
 }
 
 /// `Origin: file:line:col`, a blank line and the excerpt.

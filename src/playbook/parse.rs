@@ -94,10 +94,7 @@ fn parse_play(node: &Node, entries: &[(Node, Node)], dir: &Path) -> Result<Play,
         if !PLAY_KEYWORDS.contains(&key) {
             return Err(Error::at(
                 &k.span,
-                format!(
-                    "'{key}' is not a valid attribute for a Play{}",
-                    suggest(key, PLAY_KEYWORDS)
-                ),
+                format!("'{key}' is not a valid attribute for a Play"),
             ));
         }
         if key == "roles"
@@ -267,8 +264,10 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
             continue;
         }
         if let Some((prev, _, _)) = &action {
+            // Ansible reads an unknown keyword as a second action, and
+            // points at the task.
             return Err(Error::at(
-                &k.span,
+                &node.span,
                 format!("conflicting action statements: {prev}, {key}"),
             ));
         }
