@@ -113,6 +113,28 @@ impl Cursor {
         }
     }
 
+    /// Where the host stands, for the linear strategy's lock-step choice
+    /// (Ansible's `_get_next_task_lockstep`): the top-level block index, then
+    /// the innermost block's section (tasks before rescue before always).
+    pub fn rank(&mut self) -> Option<(usize, u8)> {
+        self.peek()?;
+        let top = self.stack.first().map(|f| f.idx).unwrap_or(0);
+        let section = self
+            .stack
+            .iter()
+            .rev()
+            .find_map(|f| match &f.src {
+                Source::Block { section, .. } => Some(match section {
+                    Section::Main => 0,
+                    Section::Rescue => 1,
+                    Section::Always => 2,
+                }),
+                Source::List { .. } => None,
+            })
+            .unwrap_or(0);
+        Some((top, section))
+    }
+
     fn parents(&self) -> Vec<Arc<Block>> {
         self.stack
             .iter()

@@ -461,11 +461,17 @@ impl Engine {
             .map(|h| (h.clone(), Cursor::new(nodes.clone())))
             .collect();
         loop {
-            // The first host (in order) with work left decides the next task;
-            // every host whose next task is the same one runs it now.
+            // Lock-step as Ansible: the hosts furthest behind (lowest
+            // top-level block, then tasks before rescue before always) go
+            // first; among them the first host decides the task, and every
+            // host whose next task is the same one runs it now.
+            let lowest = cursors.values_mut().filter_map(Cursor::rank).min();
             let mut pick: Option<Next> = None;
             let mut group: Vec<String> = Vec::new();
             for (h, c) in cursors.iter_mut() {
+                if c.rank() != lowest {
+                    continue;
+                }
                 let Some(n) = c.peek() else { continue };
                 match &pick {
                     None => {
@@ -583,7 +589,7 @@ impl Engine {
                     self.hosts.slot(host).with(|s| {
                         s.set_facts.insert(
                             "ansible_failed_task".into(),
-                            serde_json::json!({"name": next.task.display_name()}),
+                            serde_json::json!({"name": next.task.common.name.clone().unwrap_or_default()}),
                         );
                         s.set_facts
                             .insert("ansible_failed_result".into(), end.result.clone());

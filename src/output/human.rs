@@ -14,6 +14,9 @@ pub struct Human<W: Write + Send> {
     verbosity: u8,
     /// On a terminal: a bar of hosts done for the running task.
     progress: Option<Mutex<Option<indicatif::ProgressBar>>>,
+    /// Error blocks already shown: Ansible's Display prints an identical
+    /// error only once per run.
+    shown_errors: Mutex<std::collections::HashSet<String>>,
 }
 
 impl<W: Write + Send> Human<W> {
@@ -22,6 +25,7 @@ impl<W: Write + Send> Human<W> {
             out: Mutex::new(out),
             verbosity,
             progress: None,
+            shown_errors: Mutex::new(Default::default()),
         }
     }
 
@@ -154,8 +158,19 @@ impl<W: Write + Send> Human<W> {
         if r.outcome == Outcome::Failed && r.ignored && !item {
             line.push_str("...ignoring\n");
         }
-        let error = match r.outcome {
-            Outcome::Failed => r.error.clone().unwrap_or_default(),
+        let error = match (&r.outcome, &r.error) {
+            (Outcome::Failed, Some(e)) => {
+                let first = self
+                    .shown_errors
+                    .lock()
+                    .map(|mut seen| seen.insert(e.clone()))
+                    .unwrap_or(true);
+                if first {
+                    e.clone()
+                } else {
+                    String::new()
+                }
+            }
             _ => String::new(),
         };
         diff + &error + &line
