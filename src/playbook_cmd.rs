@@ -169,6 +169,8 @@ fn list(
                     println!("    tasks:");
                 }
                 for (name, tags) in &tasks {
+                    // --list-tags shows every tag, even of tasks not selected.
+                    all_tags.extend(tags.iter().cloned());
                     let set: std::collections::HashSet<&str> =
                         tags.iter().map(String::as_str).collect();
                     if !crate::engine::tag_selected(&set, &opts.tags, &opts.skip_tags) {

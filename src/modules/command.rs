@@ -39,6 +39,9 @@ pub async fn run(ctx: &ModuleCtx<'_>, args: &Args, shell: bool) -> Result<ModRes
 
 /// What to run and how to report it.
 struct Plan {
+    /// The program a `command` runs (checked for existence first).
+    program: Option<String>,
+    raw_text: Option<String>,
     script: String,
     stdin: Option<Vec<u8>>,
     nonce: String,
@@ -65,6 +68,8 @@ fn plan(ctx: &ModuleCtx<'_>, args: &Args, shell: bool) -> Result<Plan, ModResult
         Some(_) => return Err(failed("argument 'argv' is not a list")),
     };
     let uses_shell = shell || arg_bool(args, "_uses_shell", false)?;
+    let raw_text = raw.clone();
+    let mut program: Option<String> = None;
     let (command_line, cmd_value) = match (raw, argv) {
         (Some(r), _) if r.trim().is_empty() => return Err(failed("no command given")),
         (None, None) => return Err(failed("no command given")),
@@ -79,6 +84,7 @@ fn plan(ctx: &ModuleCtx<'_>, args: &Args, shell: bool) -> Result<Plan, ModResult
             let words =
                 shlex_split(&r).map_err(|e| failed(format!("cannot parse command: {e}")))?;
             let expand = arg_bool(args, "expand_argument_vars", true)?;
+            program = words.first().cloned();
             (exec_argv(&words, expand), words_value(&words))
         }
         (None, Some(words)) => {
@@ -86,6 +92,7 @@ fn plan(ctx: &ModuleCtx<'_>, args: &Args, shell: bool) -> Result<Plan, ModResult
                 return Err(failed("no command given"));
             }
             let expand = arg_bool(args, "expand_argument_vars", true)?;
+            program = words.first().cloned();
             (exec_argv(&words, expand), words_value(&words))
         }
         (Some(_), Some(_)) => return Err(failed("only command or argv can be given, not both")),
@@ -117,6 +124,14 @@ fn plan(ctx: &ModuleCtx<'_>, args: &Args, shell: bool) -> Result<Plan, ModResult
     if ctx.check_mode {
         script.push_str(&format!("echo {nonce}:check\n"));
     } else {
+        // A missing program fails without running anything, as Ansible's
+        // command module does (not the shell's rc 127).
+        if let Some(p) = &program {
+            script.push_str(&format!(
+                "command -v -- {} >/dev/null 2>&1 || {{ echo {nonce}:notfound; exit 0; }}\n",
+                expanding_word(p)
+            ));
+        }
         script.push_str(&command_line);
     }
     let stdin = arg_str(args, "stdin").map(|mut s| {
@@ -126,6 +141,8 @@ fn plan(ctx: &ModuleCtx<'_>, args: &Args, shell: bool) -> Result<Plan, ModResult
         s.into_bytes()
     });
     Ok(Plan {
+        program,
+        raw_text,
         script,
         stdin,
         nonce,
@@ -154,6 +171,29 @@ async fn execute(ctx: &ModuleCtx<'_>, p: Plan) -> Result<ModResult, ConnError> {
     let mut stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let mut r = ModResult::new();
     // The nonce is unguessable by the command, so only our own checks print it.
+    if stdout.trim_end() == format!("{}:notfound", p.nonce) {
+        let prog = p.program.clone().unwrap_or_default();
+        let mut r = failed("Error executing command.");
+        r.insert(
+            "cmd".into(),
+            p.raw_text
+                .clone()
+                .map(Value::String)
+                .unwrap_or(p.cmd.clone()),
+        );
+        r.insert("rc".into(), Value::from(2));
+        for k in ["stdout", "stderr"] {
+            r.insert(k.into(), Value::String(String::new()));
+            r.insert(format!("{k}_lines"), Value::Array(vec![]));
+        }
+        r.insert(
+            "exception".into(),
+            Value::String(format!(
+                "Error executing command: [Errno 2] No such file or directory: b'{prog}'"
+            )),
+        );
+        return Ok(r);
+    }
     if let Some(reason) = stdout.trim_end().strip_prefix(&format!("{}:", p.nonce)) {
         let reason = reason.to_string();
         return Ok(skipped_result(

@@ -15,6 +15,7 @@ pub mod mode;
 pub mod ping;
 pub mod raw;
 pub mod replace;
+pub mod slurp;
 pub mod stat;
 pub mod textedit;
 
@@ -49,6 +50,7 @@ pub enum ModuleId {
     Copy,
     File,
     Stat,
+    Slurp,
     Lineinfile,
     Blockinfile,
     Replace,
@@ -76,6 +78,9 @@ pub const REGISTRY: &[(&str, ModuleId)] = &[
     ("ansible.builtin.file", ModuleId::File),
     ("ansible.legacy.file", ModuleId::File),
     ("stat", ModuleId::Stat),
+    ("slurp", ModuleId::Slurp),
+    ("ansible.builtin.slurp", ModuleId::Slurp),
+    ("ansible.legacy.slurp", ModuleId::Slurp),
     ("ansible.builtin.stat", ModuleId::Stat),
     ("ansible.legacy.stat", ModuleId::Stat),
     ("lineinfile", ModuleId::Lineinfile),
@@ -119,6 +124,7 @@ impl ModuleId {
             ModuleId::Copy => copy::run(ctx, args).await,
             ModuleId::File => file::run(ctx, args).await,
             ModuleId::Stat => stat::run(ctx, args).await,
+            ModuleId::Slurp => slurp::run(ctx, args).await,
             ModuleId::Lineinfile => lineinfile::run(ctx, args).await,
             ModuleId::Blockinfile => blockinfile::run(ctx, args).await,
             ModuleId::Replace => replace::run(ctx, args).await,
