@@ -403,11 +403,18 @@ fn undefined_variable_names_the_variable_and_the_place() {
     let r = ferry(d, &["playbook", &pb]);
     assert_eq!(r.code, 2, "{}", r.all());
     assert!(r.stdout.contains("'nope' is undefined"), "{}", r.stdout);
+    // The task's origin, then the value's: the task, the file and the line.
     assert!(
-        r.stdout.contains(&format!("{}': line 4, column 7", pb)),
+        r.stdout.contains(&format!(
+            "[ERROR]: Task failed: Finalization of task args for 'ansible.builtin.debug' failed: \
+             Error while resolving value for 'msg': 'nope' is undefined\n\n\
+             Task failed: Finalization of task args for 'ansible.builtin.debug' failed.\n\
+             Origin: {pb}:4:7\n"
+        )),
         "{}",
         r.stdout
     );
+    assert!(r.stdout.contains(&format!("<<< caused by >>>\n\nError while resolving value for 'msg': 'nope' is undefined\nOrigin: {pb}:6:14\n")), "{}", r.stdout);
     assert!(!r.stdout.contains("not reached"), "{}", r.stdout);
 }
 

@@ -29,28 +29,19 @@ impl Engine {
         } else {
             None
         };
-        let args: Vars = match self
-            .templar
-            .render_value(&Value::Object(raw.into_iter().collect()), ctx)
-        {
-            Ok(Value::Object(m)) => {
-                let omit = self.templar.omit_token();
-                m.into_iter()
-                    .filter(|(_, v)| v.as_str() != Some(omit))
-                    .collect()
+        // Each argument is rendered on its own so an error can name it, as
+        // ansible-core 2.19 does ("Error while resolving value for 'msg'").
+        let omit = self.templar.omit_token();
+        let mut args = Vars::new();
+        for (k, v) in raw {
+            match self.templar.render_value(&v, ctx) {
+                Ok(x) if x.as_str() == Some(omit) => {}
+                Ok(x) => {
+                    args.insert(k, x);
+                }
+                Err(e) => return self.args_failure(task, &k, &e.to_string()),
             }
-            Ok(_) => Vars::new(),
-            Err(e) => {
-                return failed(format!(
-                    "The task includes an option with an undefined variable. The error was: {e}\n\n\
-                     The error appears to be in '{}': line {}, column {}, but may\n\
-                     be elsewhere in the file depending on the exact syntax problem.",
-                    task.span.file.display(),
-                    task.span.line,
-                    task.span.col
-                ))
-            }
-        };
+        }
         match short {
             "debug" => self.debug(&args, ctx),
             "set_fact" => self.set_fact(ht.host, &args),
@@ -98,6 +89,25 @@ impl Engine {
             "template" => self.template(ht, &args, ctx).await,
             _ => self.remote_module(ht, &args).await,
         }
+    }
+
+    /// A failure while templating the task's arguments, worded and located
+    /// as ansible-core 2.19 reports it.
+    fn args_failure(&self, task: &crate::playbook::Task, key: &str, err: &str) -> ActionOut {
+        let outer = format!("Finalization of task args for '{}' failed", task.fqcn());
+        let inner = format!("Error while resolving value for '{key}': {err}");
+        let block = super::task::caused_block(Some(&outer), &inner, task, task.arg_spans.get(key));
+        let mut r = Map::new();
+        if !crate::playbook::is_controller_action(&task.action) {
+            r.insert("changed".into(), Value::Bool(false));
+        }
+        r.insert("failed".into(), Value::Bool(true));
+        r.insert(
+            "msg".into(),
+            Value::String(format!("Task failed: {outer}: {inner}")),
+        );
+        r.insert("_ansible_error_block".into(), Value::String(block));
+        ActionOut::ok(r)
     }
 
     /// The connection this task uses: the host's, or a local one for

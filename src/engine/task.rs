@@ -958,6 +958,9 @@ impl Engine {
         r: &Map<String, Value>,
         no_log: bool,
     ) -> String {
+        if let (Some(Value::String(b)), false) = (r.get("_ansible_error_block"), no_log) {
+            return b.clone();
+        }
         let msg = r.get("msg").and_then(Value::as_str).unwrap_or_default();
         let msg = if no_log && !generic_msg(msg) {
             NO_LOG_MSG
