@@ -264,3 +264,167 @@ fn connect_timeout_waits_for_a_host_that_is_still_booting() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.starts_with("vm | SUCCESS"), "{}", r.stdout);
 }
+
+/// Run as root (CI): the test user gets a password for this test.
+fn set_password(user: &str, pw: &str) -> bool {
+    let Ok(mut child) = Command::new("chpasswd")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+    else {
+        return false;
+    };
+    use std::io::Write;
+    if let Some(stdin) = child.stdin.as_mut() {
+        let _ = writeln!(stdin, "{user}:{pw}");
+    }
+    child.wait().map(|s| s.success()).unwrap_or(false)
+}
+
+#[test]
+fn password_authentication_with_ansible_password() {
+    if common::sshd::login_user() != "ferrytest" || !set_password("ferrytest", "Pw-for-tests-1") {
+        eprintln!("skipped: needs root to give the test user a password");
+        return;
+    }
+    let sshd = Sshd::start_with(common::SshdOptions {
+        extra_config: "PasswordAuthentication yes\nPubkeyAuthentication no\n".into(),
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv.yml");
+    std::fs::write(
+        &inv,
+        format!(
+            "all:\n  hosts:\n    pw:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: ferrytest\n      \
+             ansible_password: Pw-for-tests-1\n      ansible_ssh_common_args: \"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\"\n",
+            sshd.port
+        ),
+    )
+    .unwrap();
+    let r = ferry(
+        dir.path(),
+        &["adhoc", "pw", "-i", inv.to_str().unwrap(), "-a", "id -un"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stdout, "pw | CHANGED | rc=0 >>\nferrytest\n");
+    assert!(!r.stdout.contains("Pw-for-tests-1") && !r.stderr.contains("Pw-for-tests-1"));
+}
+
+#[test]
+fn ssh_agent_supplies_the_key() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("agent.sock");
+    let agent = Command::new("ssh-agent")
+        .args(["-D", "-a"])
+        .arg(&sock)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ssh-agent");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _agent = Kill(agent);
+    for _ in 0..100 {
+        if sock.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let added = Command::new("ssh-add")
+        .arg(ClientKey::Ecdsa.path())
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    // No key file in the inventory: only the agent can authenticate.
+    let inv = dir.path().join("inv.yml");
+    std::fs::write(
+        &inv,
+        format!(
+            "all:\n  hosts:\n    ag:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: {}\n      \
+             ansible_ssh_common_args: \"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\"\n",
+            sshd.port, sshd.user
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["adhoc", "ag", "-i", inv.to_str().unwrap(), "-m", "ping"])
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .env("SSH_AUTH_SOCK", &sock)
+        .env("FERRY_NO_PROMPT", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("ag | SUCCESS"), "{stdout}");
+}
+
+#[test]
+fn encrypted_key_passphrase_is_asked_on_the_terminal() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: util-linux `script` is needed for a pseudo-terminal");
+        return;
+    }
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv.yml");
+    std::fs::write(
+        &inv,
+        format!(
+            "all:\n  hosts:\n    enc:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: {}\n      \
+             ansible_ssh_private_key_file: {}\n      \
+             ansible_ssh_common_args: \"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\"\n",
+            sshd.port,
+            sshd.user,
+            ClientKey::Ed25519Encrypted.path().display()
+        ),
+    )
+    .unwrap();
+    let cmd = format!(
+        "{} adhoc enc -i {} -a 'echo unlocked'",
+        env!("CARGO_BIN_EXE_ferry"),
+        inv.display()
+    );
+    // `script` gives ferry a terminal; the passphrase is typed into it.
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("FERRY_NO_PROMPT")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        writeln!(stdin, "{}", common::sshd::PASSPHRASE).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Enter passphrase"), "{stdout}");
+    assert!(stdout.contains("enc | CHANGED | rc=0 >>"), "{stdout}");
+    assert!(stdout.contains("unlocked"), "{stdout}");
+    assert!(
+        !stdout.contains(common::sshd::PASSPHRASE),
+        "passphrase echoed: {stdout}"
+    );
+}

@@ -184,10 +184,12 @@ impl Sshd {
         for _ in 0..5 {
             let port = opts.port.unwrap_or_else(free_port);
             let config = format!(
-                "ListenAddress 127.0.0.1\nPort {port}\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n\
+                // sshd keeps the first value of a keyword: the test's own
+                // settings go first so they win over the defaults below.
+                "{extra}\nListenAddress 127.0.0.1\nPort {port}\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n\
                  AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\n\
                  MaxSessions 10\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-                 PermitRootLogin prohibit-password\nLogLevel VERBOSE\n{extra}\n",
+                 PermitRootLogin prohibit-password\nLogLevel VERBOSE\n",
                 d = d.display(),
                 extra = opts.extra_config
             );
