@@ -132,6 +132,17 @@ impl Engine {
         let Some(module) = ModuleId::lookup(&task.action) else {
             return failed(format!("couldn't resolve module/action '{}'", task.action));
         };
+        self.run_module(ht, module, args).await
+    }
+
+    /// Run a remote module on the task's connection; a transport failure
+    /// drops the connection so the next task reconnects.
+    async fn run_module(
+        self: &Arc<Self>,
+        ht: &HostTask<'_>,
+        module: ModuleId,
+        args: &Vars,
+    ) -> ActionOut {
         let conn = match self.task_connection(ht).await {
             Ok(c) => c,
             Err(msg) => return unreachable(msg),
@@ -620,21 +631,7 @@ impl Engine {
         let Some(copy) = ModuleId::lookup("copy") else {
             return failed("the template action needs the copy module, which this build lacks");
         };
-        let conn = match self.task_connection(ht).await {
-            Ok(c) => c,
-            Err(msg) => return unreachable(msg),
-        };
-        let mctx = ModuleCtx {
-            conn: &conn,
-            check_mode: ht.check,
-            diff: ht.diff,
-            env: ht.env.clone(),
-            search_paths: self.search_paths(ht),
-        };
-        match copy.run(&mctx, &copy_args).await {
-            Ok(r) => ActionOut::ok(r),
-            Err(e) => unreachable(e.to_string()),
-        }
+        self.run_module(ht, copy, &copy_args).await
     }
 }
 

@@ -559,57 +559,49 @@ impl Engine {
     /// the result being judged.
     fn apply_conditions(&self, task: &Task, ctx: &Context, r: &mut Map<String, Value>) {
         if let Some(conds) = &task.changed_when {
-            let bound = bind_register(ctx, task, r);
-            match self
-                .templar
-                .eval_condition(&Value::Array(conds.clone()), &bound)
-            {
+            match self.judge(task, ctx, r, conds) {
                 Ok(c) => {
                     r.insert("changed".into(), Value::Bool(c));
                 }
-                Err(e) => {
+                Err(msg) => {
                     r.insert("failed".into(), Value::Bool(true));
-                    r.insert(
-                        "msg".into(),
-                        Value::String(format!(
-                            "The conditional check '{}' failed. The error was: {e}",
-                            conds
-                                .iter()
-                                .map(cond_text)
-                                .collect::<Vec<_>>()
-                                .join(" and ")
-                        )),
-                    );
+                    r.insert("msg".into(), Value::String(msg));
                     return;
                 }
             }
         }
         if let Some(conds) = &task.failed_when {
-            let bound = bind_register(ctx, task, r);
-            match self
-                .templar
-                .eval_condition(&Value::Array(conds.clone()), &bound)
-            {
+            match self.judge(task, ctx, r, conds) {
                 Ok(f) => {
                     r.insert("failed".into(), Value::Bool(f));
                     r.insert("failed_when_result".into(), Value::Bool(f));
                 }
-                Err(e) => {
+                Err(msg) => {
                     r.insert("failed".into(), Value::Bool(true));
-                    r.insert(
-                        "msg".into(),
-                        Value::String(format!(
-                            "The conditional check '{}' failed. The error was: {e}",
-                            conds
-                                .iter()
-                                .map(cond_text)
-                                .collect::<Vec<_>>()
-                                .join(" and ")
-                        )),
-                    );
+                    r.insert("msg".into(), Value::String(msg));
                 }
             }
         }
+    }
+
+    /// Evaluate `changed_when`/`failed_when` conditions against a result.
+    fn judge(
+        &self,
+        task: &Task,
+        ctx: &Context,
+        r: &Map<String, Value>,
+        conds: &[Value],
+    ) -> Result<bool, String> {
+        let bound = bind_register(ctx, task, r);
+        self.templar
+            .eval_condition(&Value::Array(conds.to_vec()), &bound)
+            .map_err(|e| {
+                let text: Vec<String> = conds.iter().map(cond_text).collect();
+                format!(
+                    "The conditional check '{}' failed. The error was: {e}",
+                    text.join(" and ")
+                )
+            })
     }
 
     /// A looped task: one action per item, each shown as it ends, then the
