@@ -16,11 +16,14 @@ sequential protocol, turns/2 is the number of round trips; reported on SIGTERM
 """
 import asyncio
 import json
+import os
 import signal
 import sys
 import time
 
 STATS = {"connections": 0, "bytes_c2s": 0, "bytes_s2c": 0, "turns": 0}
+# DELAY_PROXY_TRACE=FILE: one line per chunk read: "time conn direction bytes".
+TRACE = open(os.environ["DELAY_PROXY_TRACE"], "w") if os.environ.get("DELAY_PROXY_TRACE") else None
 
 
 async def pump(reader, writer, delay, key, conn):
@@ -51,6 +54,8 @@ async def pump(reader, writer, delay, key, conn):
             if not data:
                 break
             STATS[key] += len(data)
+            if TRACE:
+                TRACE.write(f"{time.monotonic():.6f} {conn['id']} {'>' if key == 'bytes_c2s' else '<'} {len(data)}\n")
             if conn["last"] != key:
                 conn["last"] = key
                 STATS["turns"] += 1
@@ -71,7 +76,7 @@ async def handle(creader, cwriter, target_port, delay):
     except OSError:
         cwriter.close()
         return
-    conn = {"last": None}
+    conn = {"last": None, "id": STATS["connections"]}
     await asyncio.gather(
         pump(creader, swriter, delay, "bytes_c2s", conn),
         pump(sreader, cwriter, delay, "bytes_s2c", conn),
@@ -84,6 +89,8 @@ async def handle(creader, cwriter, target_port, delay):
 
 
 def dump(*_):
+    if TRACE:
+        TRACE.flush()
     sys.stderr.write(json.dumps(STATS) + "\n")
     sys.stderr.flush()
 

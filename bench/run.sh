@@ -27,7 +27,7 @@ if [ ! -x "$VENV/bin/pyinfra" ] || [ ! -x "$VENV/bin/ansible-playbook" ]; then
   "$py" -m venv "$VENV"
   "$VENV/bin/pip" install -q "$core" jmespath "pyinfra==3.10.0"
 fi
-"$VENV/bin/ansible-playbook" --version | head -1
+v=$("$VENV/bin/ansible-playbook" --version); echo "${v%%$'\n'*}"
 "$VENV/bin/pyinfra" --version
 cargo build --release --quiet
 target/release/ferry --version 2>/dev/null || true
