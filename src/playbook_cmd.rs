@@ -59,11 +59,12 @@ pub fn run(config: &Config, a: PlaybookArgs) -> Result<i32, Error> {
             .ok()
             .and_then(|p| p.parent().map(|d| d.to_path_buf()))
             .unwrap_or_default();
-        let templar = Templar::new(TemplarOptions {
+        let mut templar = Templar::new(TemplarOptions {
             playbook_dir: dir.clone(),
             search_paths: vec![dir.clone()],
             check_mode: opts.check,
         });
+        crate::aws::register_lookups(&mut templar);
         let sink = Arc::new(Human::new(std::io::stdout(), opts.verbosity));
         let engine = Engine::new(inventory.clone(), opts.clone(), templar, sink);
         code = rt.block_on(engine.run(book))?;
