@@ -5,7 +5,8 @@
 # Cached under $FERRY_CLOUD_CACHE (default /var/cache/ferry-test as root, so
 # the unprivileged ssh test user can run the CLIs; ~/.cache/ferry-test
 # otherwise), keyed on the pinned versions: a second run is a no-op. Prints
-# the cache dir as its last stdout line.
+# the cache dir as its last stdout line. `setup.sh --check` installs nothing:
+# it prints the dir if installed, else exits 3.
 set -euo pipefail
 
 MOTO_VERSION=5.2.5
@@ -26,6 +27,8 @@ if [ -f "$dir/done" ]; then
   echo "$dir"
   exit 0
 fi
+# --check: only tell whether it is installed (exit 3 when not).
+[ "${1:-}" = --check ] && exit 3
 
 py=/usr/bin/python3
 [ -x "$py" ] || py=$(command -v python3)
