@@ -67,6 +67,10 @@ pub struct CommonArgs {
     /// Extra arguments for SSH only.
     #[arg(long = "ssh-extra-args")]
     pub ssh_extra_args: Option<String>,
+    /// Keep retrying to connect (with backoff) for up to this many seconds,
+    /// for hosts that are still booting.
+    #[arg(long = "connect-timeout")]
+    pub connect_timeout: Option<u64>,
     /// Do not change anything; report what would change.
     #[arg(short = 'C', long = "check")]
     pub check: bool,
@@ -117,6 +121,12 @@ pub struct PlaybookArgs {
     /// Start at the task with this name.
     #[arg(long = "start-at-task")]
     pub start_at_task: Option<String>,
+    /// Output format on stdout: `default` (Ansible's) or `json` (one document at the end).
+    #[arg(long = "output", value_parser = ["default", "json"], default_value = "default")]
+    pub output: String,
+    /// Also write a JUnit XML report (a test case per task and host) to this file.
+    #[arg(long = "junit")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -173,7 +183,15 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 defaults: conn_defaults(&config, &a.common),
                 check: a.common.check,
             };
-            runtime()?.block_on(crate::adhoc::run(&inv, opts))
+            runtime()?.block_on(async {
+                tokio::select! {
+                    r = crate::adhoc::run(&inv, opts) => r,
+                    _ = tokio::signal::ctrl_c() => {
+                        eprintln!("[ERROR]: User interrupted execution");
+                        Ok(99)
+                    }
+                }
+            })
         }
         Command::Playbook(a) => crate::playbook_cmd::run(&config, a),
     }
@@ -227,6 +245,7 @@ pub fn conn_defaults(config: &Config, a: &CommonArgs) -> ConnDefaults {
             .or_else(|| config.ssh_extra_args.clone()),
         retries: config.retries,
         password: None,
+        connect_deadline: a.connect_timeout.map(std::time::Duration::from_secs),
     }
 }
 

@@ -8,6 +8,9 @@ use crate::config::Config;
 use crate::engine::{Engine, RunOptions};
 use crate::error::Error;
 use crate::output::human::Human;
+use crate::output::json::Json;
+use crate::output::junit::Junit;
+use crate::output::{Fanout, Sink};
 use crate::template::{Templar, TemplarOptions};
 
 pub fn run(config: &Config, a: PlaybookArgs) -> Result<i32, Error> {
@@ -19,7 +22,9 @@ pub fn run(config: &Config, a: PlaybookArgs) -> Result<i32, Error> {
                 p.display()
             )));
         }
-        books.push(crate::playbook::load(p)?);
+        // Absolute paths, as Ansible shows them in errors and `included:` lines.
+        let abs = p.canonicalize().unwrap_or_else(|_| p.clone());
+        books.push(crate::playbook::load(&abs)?);
     }
     if a.syntax_check {
         for p in &a.playbooks {
@@ -65,9 +70,30 @@ pub fn run(config: &Config, a: PlaybookArgs) -> Result<i32, Error> {
             check_mode: opts.check,
         });
         crate::aws::register_lookups(&mut templar);
-        let sink = Arc::new(Human::new(std::io::stdout(), opts.verbosity));
+        let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
+        if a.output == "json" {
+            sinks.push(Arc::new(Json::new(std::io::stdout())));
+        } else {
+            sinks.push(Arc::new(
+                Human::new(std::io::stdout(), opts.verbosity).with_progress(),
+            ));
+        }
+        if let Some(f) = &a.junit {
+            sinks.push(Arc::new(Junit::new(f.clone(), &path.display().to_string())));
+        }
+        let sink = Arc::new(Fanout(sinks));
         let engine = Engine::new(inventory.clone(), opts.clone(), templar, sink);
-        code = rt.block_on(engine.run(book))?;
+        code = rt.block_on(async {
+            tokio::select! {
+                r = engine.run(book) => r,
+                // Dropping the run aborts every host's task; files on hosts are
+                // written through temporary files, so none is left half-written.
+                _ = tokio::signal::ctrl_c() => {
+                    eprintln!("[ERROR]: User interrupted execution");
+                    Ok(99)
+                }
+            }
+        })?;
         if code != 0 {
             break;
         }

@@ -221,3 +221,46 @@ fn ansible_cfg_in_the_working_directory_is_honoured() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert_eq!(r.stdout, "box | CHANGED | rc=0 >>\nvia-cfg\n");
 }
+
+#[test]
+fn connect_timeout_waits_for_a_host_that_is_still_booting() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::sshd::free_port();
+    // The "VM" starts accepting SSH 1.5 s after ferry starts trying.
+    let starter = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        Sshd::start_with(common::SshdOptions {
+            port: Some(port),
+            ..Default::default()
+        })
+    });
+    let inv = dir.path().join("inv.yml");
+    std::fs::write(
+        &inv,
+        format!(
+            "oidc:\n  hosts:\n    vm:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n      \
+             ansible_ssh_user: {}\n      ansible_ssh_private_key_file: {}\n      \
+             ansible_ssh_common_args: \"-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no\"\n",
+            common::sshd::login_user(),
+            ClientKey::Ed25519.path().display()
+        ),
+    )
+    .unwrap();
+    let inv = inv.display().to_string();
+    let r = ferry(
+        dir.path(),
+        &[
+            "adhoc",
+            "oidc",
+            "-i",
+            &inv,
+            "-m",
+            "ping",
+            "--connect-timeout",
+            "20",
+        ],
+    );
+    let _sshd = starter.join().unwrap();
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.starts_with("vm | SUCCESS"), "{}", r.stdout);
+}

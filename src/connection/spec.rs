@@ -58,6 +58,8 @@ pub struct ConnDefaults {
     pub retries: Option<u32>,
     /// Password from the command line (`-k`), if any.
     pub password: Option<String>,
+    /// `--connect-timeout`: retry connecting until this long has passed.
+    pub connect_deadline: Option<Duration>,
 }
 
 /// Everything needed to open a connection to one host.
@@ -86,6 +88,9 @@ pub struct ConnSpec {
     /// `(ansible_ssh_retries + 1) * ConnectionAttempts - 1`, since each Ansible
     /// retry runs an ssh that itself tries ConnectionAttempts times.
     pub retries: u32,
+    /// Keep retrying connection-level failures until this long has passed
+    /// (`--connect-timeout`, for hosts that are still booting).
+    pub connect_deadline: Option<Duration>,
     /// Options that were given but that ferry does not implement, for warnings.
     pub warnings: Vec<String>,
 }
@@ -274,6 +279,7 @@ impl ConnSpec {
             server_alive_count_max: eff.alive_count.unwrap_or(3),
             proxy_jump: eff.proxy_jump.unwrap_or_default(),
             retries: u32::try_from(attempts - 1).unwrap_or(u32::MAX),
+            connect_deadline: defaults.connect_deadline,
             warnings: dedup,
         })
     }

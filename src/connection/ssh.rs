@@ -103,13 +103,19 @@ impl SshConnection {
     pub async fn connect(spec: &ConnSpec) -> Result<SshConnection, ConnError> {
         let (identities, key_notes) = load_identities(&spec.identity_files).await;
         let mut attempt: u32 = 0;
+        let deadline = spec.connect_deadline.map(|d| std::time::Instant::now() + d);
         loop {
             match connect_once(spec, &identities, &key_notes).await {
                 Ok(c) => return Ok(c),
-                Err(f) if f.retryable && attempt < spec.retries => {
+                Err(f) if f.retryable => {
                     let backoff = Duration::from_millis(500)
                         .saturating_mul(1u32 << attempt.min(5))
                         .min(Duration::from_secs(10));
+                    let within_deadline =
+                        deadline.is_some_and(|d| std::time::Instant::now() + backoff < d);
+                    if attempt >= spec.retries && !within_deadline {
+                        return Err(f.err);
+                    }
                     tokio::time::sleep(backoff).await;
                     attempt += 1;
                 }

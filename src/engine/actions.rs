@@ -406,6 +406,9 @@ impl Engine {
             .map(|p| p.to_path_buf())
             .unwrap_or_default();
         let mut path = base.join(name);
+        if let Ok(p) = path.canonicalize() {
+            path = p;
+        }
         if !path.exists() {
             let alt = ht.pctx.dir.join(name);
             if alt.exists() {
@@ -416,8 +419,11 @@ impl Engine {
             Ok(n) => n,
             Err(e) => return failed(e),
         };
-        self.announce_include(&path, ht.host);
-        let mut scope = Common::default();
+        // The include's own `vars:` reach the included tasks.
+        let mut scope = Common {
+            vars: task.common.vars.clone(),
+            ..Default::default()
+        };
         for (k, v) in args {
             if k != "file" && k != "_raw_params" && k != "apply" {
                 scope.vars.insert(k.clone(), v.clone());
@@ -442,14 +448,6 @@ impl Engine {
         let mut out = ActionOut::ok(r);
         out.include = Some((nodes, scope, task.span.clone()));
         out
-    }
-
-    fn announce_include(&self, path: &std::path::Path, host: &str) {
-        let hosts = [host.to_string()];
-        self.emit(&crate::output::Event::Include {
-            file: &path.display().to_string(),
-            hosts: &hosts,
-        });
     }
 
     /// Parse a tasks file once per run.

@@ -264,6 +264,8 @@ mod tests {
             },
             action: "debug".into(),
             args: Vars::new(),
+            arg_spans: Default::default(),
+            when_spans: vec![],
             register: None,
             loop_: None,
             loop_control: LoopControl::default(),

@@ -80,6 +80,8 @@ pub struct PlayCtx {
     pub batch: Vec<String>,
     pub handlers: Vec<Next>,
     pub force_handlers: bool,
+    pub max_fail_percentage: Option<f64>,
+    pub free: bool,
 }
 
 impl Engine {
@@ -234,11 +236,16 @@ impl Engine {
                 play_hosts: hosts.clone(),
                 batch: batch.clone(),
                 handlers: handlers.clone(),
-                force_handlers: play
-                    .force_handlers
+                force_handlers: play.force_handlers.as_ref().map(truthy).unwrap_or(false),
+                max_fail_percentage: play
+                    .max_fail_percentage
                     .as_ref()
-                    .map(|v| truthy(v))
-                    .unwrap_or(false),
+                    .and_then(|v| self.templar.render_value(v, &ctx).ok())
+                    .and_then(|v| {
+                        v.as_f64()
+                            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                    }),
+                free: play.strategy.as_deref() == Some("free"),
             });
             if let Ok(mut m) = self.hostvars.magic.lock() {
                 m.insert(
@@ -262,7 +269,12 @@ impl Engine {
                     if section.is_empty() {
                         continue;
                     }
-                    let end = self.run_tasks(&pctx, Arc::new(section.clone())).await;
+                    let nodes = Arc::new(section.clone());
+                    let end = if pctx.free {
+                        self.run_tasks_free(&pctx, nodes).await
+                    } else {
+                        self.run_tasks(&pctx, nodes).await
+                    };
                     if end == PlayEnd::EndPlay || end == PlayEnd::Abort {
                         // Handlers still run after end_play, as in Ansible.
                         if end == PlayEnd::EndPlay {
@@ -295,6 +307,9 @@ impl Engine {
         self.emit(&Event::TaskStart {
             name: "Gathering Facts",
             handler: false,
+            action: "gather_facts",
+            path: None,
+            hosts: pctx.batch.len(),
         });
         let mut set = tokio::task::JoinSet::new();
         for host in pctx.batch.clone() {
@@ -340,6 +355,8 @@ impl Engine {
             result: Value::Object(result.clone()),
             item_label: None,
             verbose_always: false,
+            error: None,
+            is_loop: false,
         };
         // Facts are long; Ansible prints them only at -v like any result.
         self.emit(&Event::Result(&hr));
@@ -359,6 +376,8 @@ impl Engine {
             result: Value::Object(r.clone()),
             item_label: None,
             verbose_always: false,
+            error: None,
+            is_loop: false,
         };
         self.emit(&Event::Result(&hr));
         TaskEnd::simple(Outcome::Unreachable, Value::Object(r))
@@ -466,46 +485,9 @@ impl Engine {
                 let Some(c) = cursors.get_mut(&host) else {
                     continue;
                 };
-                self.account(&host, &end);
-                let failed = end.outcome == Outcome::Failed && !end.ignored;
-                let unreachable = end.outcome == Outcome::Unreachable && !end.ignored;
-                if unreachable {
-                    c.clear();
-                    continue;
-                }
-                if failed {
-                    let t = c.complete(true);
-                    match t {
-                        Transition::Rescued => {
-                            self.stat(&host, |s| s.rescued += 1);
-                            self.hosts.slot(&host).with(|s| {
-                                s.set_facts.insert(
-                                    "ansible_failed_task".into(),
-                                    serde_json::json!({"name": next.task.display_name()}),
-                                );
-                                s.set_facts
-                                    .insert("ansible_failed_result".into(), end.result.clone());
-                            });
-                        }
-                        _ => {
-                            self.stat(&host, |s| s.failed += 1);
-                            self.hosts.slot(&host).with(|s| s.failed = true);
-                            if self.any_errors_fatal(pctx, &next) {
-                                any_fatal_failure = true;
-                            }
-                        }
-                    }
-                } else {
-                    c.complete(false);
-                }
-                if let Some((nodes, scope, span)) = end.include {
-                    c.push_include(nodes, scope, span);
-                }
-                match end.control {
-                    Some(Control::EndHost) => c.clear(),
-                    Some(Control::EndPlay) => end_play = true,
-                    Some(Control::FlushHandlers) | None => {}
-                }
+                let step = self.apply_end(pctx, &next, &host, end, c);
+                end_play |= step.end_play;
+                any_fatal_failure |= step.fatal;
             }
             if next_is_flush(&next) {
                 self.flush_handlers(pctx).await;
@@ -514,15 +496,193 @@ impl Engine {
                 return PlayEnd::EndPlay;
             }
             if any_fatal_failure || self.max_fail_exceeded(pctx) {
-                for h in &pctx.batch {
-                    self.hosts.slot(h).with(|s| {
-                        if !s.unreachable {
-                            s.failed = true
-                        }
-                    });
-                }
+                self.abort_batch(pctx);
                 return PlayEnd::Abort;
             }
+        }
+    }
+
+    /// `included: FILE for h1, h2` once per file (and loop item), as Ansible
+    /// groups hosts that included the same file.
+    fn announce_includes(&self, ends: &[(String, TaskEnd)], task: &Task) {
+        let label_of = |r: &Value| -> Option<String> {
+            let lv = task.loop_control.loop_var.as_deref().unwrap_or("item");
+            r.get(lv).map(|v| crate::output::python_repr(v, true))
+        };
+        let mut groups: IndexMap<(String, Option<String>), Vec<String>> = IndexMap::new();
+        for (host, end) in ends {
+            if end.outcome == Outcome::Failed {
+                continue;
+            }
+            let mut found = Vec::new();
+            if let Some(Value::String(p)) = end.result.get("include") {
+                found.push((p.clone(), None));
+            }
+            if let Some(Value::Array(items)) = end.result.get("results") {
+                for r in items {
+                    if let Some(Value::String(p)) = r.get("include") {
+                        found.push((p.clone(), label_of(r)));
+                    }
+                }
+            }
+            for key in found {
+                groups.entry(key).or_default().push(host.clone());
+            }
+        }
+        for ((file, item), hosts) in groups {
+            self.emit(&Event::Include {
+                file: &file,
+                hosts: &hosts,
+                item: item.as_deref(),
+            });
+        }
+    }
+
+    /// Stop every host of the batch (any_errors_fatal, max_fail_percentage).
+    fn abort_batch(&self, pctx: &PlayCtx) {
+        for h in &pctx.batch {
+            self.hosts.slot(h).with(|s| {
+                if !s.unreachable {
+                    s.failed = true
+                }
+            });
+        }
+    }
+
+    /// Count a host's task end, move its cursor, and apply includes, rescues
+    /// and meta actions.
+    fn apply_end(
+        &self,
+        pctx: &PlayCtx,
+        next: &Next,
+        host: &str,
+        end: TaskEnd,
+        c: &mut Cursor,
+    ) -> Step {
+        let mut step = Step::default();
+        self.account(host, &end);
+        let failed = end.outcome == Outcome::Failed && !end.ignored;
+        let unreachable = end.outcome == Outcome::Unreachable && !end.ignored;
+        if unreachable {
+            c.clear();
+            return step;
+        }
+        if failed {
+            match c.complete(true) {
+                Transition::Rescued => {
+                    self.stat(host, |s| s.rescued += 1);
+                    self.hosts.slot(host).with(|s| {
+                        s.set_facts.insert(
+                            "ansible_failed_task".into(),
+                            serde_json::json!({"name": next.task.display_name()}),
+                        );
+                        s.set_facts
+                            .insert("ansible_failed_result".into(), end.result.clone());
+                    });
+                }
+                _ => {
+                    self.stat(host, |s| s.failed += 1);
+                    self.hosts.slot(host).with(|s| s.failed = true);
+                    step.fatal = self.any_errors_fatal(pctx, next);
+                }
+            }
+        } else {
+            c.complete(false);
+        }
+        if let Some((nodes, scope, span)) = end.include {
+            c.push_include(nodes, scope, span);
+        }
+        match end.control {
+            Some(Control::EndHost) => c.clear(),
+            Some(Control::EndPlay) => step.end_play = true,
+            Some(Control::FlushHandlers) | None => {}
+        }
+        step
+    }
+
+    /// `strategy: free`: every host runs through the tasks on its own, as
+    /// fast as it can; a banner is printed when a host starts a task other
+    /// than the one last announced.
+    async fn run_tasks_free(
+        self: &Arc<Self>,
+        pctx: &Arc<PlayCtx>,
+        nodes: Arc<Vec<TaskNode>>,
+    ) -> PlayEnd {
+        let last_banner: Arc<Mutex<usize>> = Arc::new(Mutex::new(0));
+        let stop: Arc<Mutex<Option<PlayEnd>>> = Arc::new(Mutex::new(None));
+        let mut set = tokio::task::JoinSet::new();
+        let hosts: Vec<String> = pctx
+            .batch
+            .iter()
+            .filter(|h| self.hosts.slot(h).with(|s| !s.failed && !s.unreachable))
+            .cloned()
+            .collect();
+        for host in hosts {
+            let (eng, pctx, nodes, last_banner, stop) = (
+                self.clone(),
+                pctx.clone(),
+                nodes.clone(),
+                last_banner.clone(),
+                stop.clone(),
+            );
+            set.spawn(async move {
+                let mut c = Cursor::new(nodes);
+                while let Some(next) = c.peek() {
+                    if stop.lock().map(|s| s.is_some()).unwrap_or(true) {
+                        break;
+                    }
+                    if !eng.selected(&next) {
+                        c.complete(false);
+                        continue;
+                    }
+                    let id = Arc::as_ptr(&next.task) as usize;
+                    let announce = last_banner
+                        .lock()
+                        .map(|mut l| std::mem::replace(&mut *l, id) != id)
+                        .unwrap_or(false);
+                    if announce {
+                        let name = eng.task_banner_name(&pctx, &next.task);
+                        let path =
+                            format!("{}:{}", next.task.span.file.display(), next.task.span.line);
+                        eng.emit(&Event::TaskStart {
+                            name: &name,
+                            handler: false,
+                            action: &next.task.action,
+                            path: Some(&path),
+                            hosts: 1,
+                        });
+                    }
+                    let end = {
+                        let _permit = eng.forks.clone().acquire_owned().await;
+                        eng.exec_task(&pctx, &host, &next).await
+                    };
+                    eng.announce_includes(&[(host.clone(), end.clone())], &next.task);
+                    let step = eng.apply_end(&pctx, &next, &host, end, &mut c);
+                    let verdict = if step.end_play {
+                        Some(PlayEnd::EndPlay)
+                    } else if step.fatal || eng.max_fail_exceeded(&pctx) {
+                        Some(PlayEnd::Abort)
+                    } else {
+                        None
+                    };
+                    if let Some(v) = verdict {
+                        if let Ok(mut s) = stop.lock() {
+                            s.get_or_insert(v);
+                        }
+                        break;
+                    }
+                }
+            });
+        }
+        while set.join_next().await.is_some() {}
+        let verdict = stop.lock().ok().and_then(|s| *s);
+        match verdict {
+            Some(PlayEnd::Abort) => {
+                self.abort_batch(pctx);
+                PlayEnd::Abort
+            }
+            Some(v) => v,
+            None => PlayEnd::Done,
         }
     }
 
@@ -539,8 +699,17 @@ impl Engine {
         v.map(|x| truthy(&x)).unwrap_or(false)
     }
 
-    fn max_fail_exceeded(&self, _pctx: &PlayCtx) -> bool {
-        false
+    /// More than `max_fail_percentage` of the batch has failed.
+    fn max_fail_exceeded(&self, pctx: &PlayCtx) -> bool {
+        let Some(pct) = pctx.max_fail_percentage else {
+            return false;
+        };
+        let failed = pctx
+            .batch
+            .iter()
+            .filter(|h| self.hosts.slot(h).with(|s| s.failed || s.unreachable))
+            .count();
+        !pctx.batch.is_empty() && (failed as f64 / pctx.batch.len() as f64) * 100.0 > pct
     }
 
     /// `--tags` / `--skip-tags` with `always` and `never`, on inherited tags;
@@ -573,9 +742,13 @@ impl Engine {
         handler: bool,
     ) -> Vec<(String, TaskEnd)> {
         let name = self.task_banner_name(pctx, &next.task);
+        let path = format!("{}:{}", next.task.span.file.display(), next.task.span.line);
         self.emit(&Event::TaskStart {
             name: &name,
             handler,
+            action: &next.task.action,
+            path: Some(&path),
+            hosts: group.len(),
         });
         let run_once = task::inherited(&next.parents, &next.task, |c| c.run_once.clone())
             .map(|v| truthy(&v))
@@ -605,6 +778,7 @@ impl Engine {
         }
         ends.sort_by_key(|(i, _, _)| *i);
         let mut out: Vec<(String, TaskEnd)> = ends.into_iter().map(|(_, h, e)| (h, e)).collect();
+        self.announce_includes(&out, &next.task);
         // run_once: the one result stands for every host of the group
         // (registered and notified for each), as Ansible does.
         if run_once {
@@ -617,7 +791,7 @@ impl Engine {
                         });
                     }
                     if first.changed {
-                        self.notify(h, &next);
+                        self.notify(h, next);
                     }
                     out.push((h.clone(), first.clone()));
                 }
@@ -701,6 +875,13 @@ impl Engine {
     }
 }
 
+/// What one host's task end asks of the strategy.
+#[derive(Default)]
+struct Step {
+    end_play: bool,
+    fatal: bool,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum PlayEnd {
     Done,
@@ -781,37 +962,31 @@ fn batches(
     out
 }
 
-/// Ansible's tag selection.
+/// Ansible's `Taggable.evaluate_tags`: no tags means `untagged`, no
+/// `--tags` means `all`.
 pub fn tag_selected(tags: &HashSet<&str>, only: &[String], skip: &[String]) -> bool {
+    let untagged: HashSet<&str> = ["untagged"].into_iter().collect();
+    let tags = if tags.is_empty() { &untagged } else { tags };
     let has = |t: &str| tags.contains(t);
-    if !skip.is_empty() {
-        if skip.iter().any(|s| s == "all")
-            && !(has("always") && !skip.iter().any(|s| s == "always"))
-        {
-            return false;
-        }
-        if skip.iter().any(|s| s == "tagged") && !tags.is_empty() {
-            return false;
-        }
-        if skip.iter().any(|s| s == "untagged") && tags.is_empty() {
-            return false;
-        }
-        if skip.iter().any(|s| has(s)) {
-            return false;
-        }
-    }
-    if has("never") && !only.iter().any(|o| has(o) && o != "never" || o == "never") {
+    let is_untagged = tags.len() == 1 && has("untagged");
+    let all = vec!["all".to_string()];
+    let only = if only.is_empty() { &all } else { only };
+    let in_only = |t: &str| only.iter().any(|o| o == t);
+    let in_skip = |t: &str| skip.iter().any(|o| o == t);
+    let should_run = has("always")
+        || (in_only("all") && !has("never"))
+        || only.iter().any(|o| has(o))
+        || (in_only("tagged") && !is_untagged && !has("never"));
+    if !should_run {
         return false;
     }
-    if only.is_empty() || only.iter().any(|o| o == "all") {
-        return !has("never") || only.iter().any(|o| has(o));
+    if in_skip("all") {
+        return has("always") && !in_skip("always");
     }
-    if has("always") {
-        return true;
+    if skip.iter().any(|s| has(s)) {
+        return false;
     }
-    only.iter().any(|o| {
-        has(o) || (o == "tagged" && !tags.is_empty()) || (o == "untagged" && tags.is_empty())
-    })
+    !in_skip("tagged") || is_untagged
 }
 
 /// Python-like truthiness for keyword values (`yes`, `"true"`, 1 …).

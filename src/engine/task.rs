@@ -160,15 +160,31 @@ impl Engine {
         if task.loop_.is_none() {
             conds.extend(task.common.when.iter().cloned());
         }
-        match self.eval_when(&conds, &ctx, task) {
+        let mut spans: Vec<Option<Span>> = vec![None; conds.len()];
+        if task.loop_.is_none() {
+            let own = task.common.when.len();
+            for (i, sp) in task.when_spans.iter().enumerate().take(own) {
+                let at = conds.len() - own + i;
+                spans[at] = Some(sp.clone());
+            }
+        }
+        match self.eval_when(&conds, &spans, &ctx, task) {
             Ok(None) => {}
             Ok(Some(false_cond)) => return self.finish_skipped(host, task, false_cond, no_log),
-            Err(msg) => return self.finish_failed(host, task, msg, no_log, ignore_errors),
+            Err(f) => return self.finish_failed(host, task, f, no_log, ignore_errors),
         }
 
         let env = match self.environment(pctx, next, &ctx) {
             Ok(e) => e,
-            Err(msg) => return self.finish_failed(host, task, msg, no_log, ignore_errors),
+            Err(msg) => {
+                return self.finish_failed(
+                    host,
+                    task,
+                    Failure::simple(task, msg),
+                    no_log,
+                    ignore_errors,
+                )
+            }
         };
         let delegate_to = match inherited(&next.parents, task, |c| c.delegate_to.clone()) {
             None => None,
@@ -177,7 +193,13 @@ impl Engine {
                 Ok(Value::Null) => None,
                 Ok(other) => Some(other.to_string()),
                 Err(e) => {
-                    return self.finish_failed(host, task, e.to_string(), no_log, ignore_errors)
+                    return self.finish_failed(
+                        host,
+                        task,
+                        Failure::simple(task, e.to_string()),
+                        no_log,
+                        ignore_errors,
+                    )
                 }
             },
         };
@@ -263,7 +285,10 @@ impl Engine {
                 || (outcome == Outcome::Unreachable && ignore_unreachable),
             result: shown,
             item_label: None,
-            verbose_always,
+            verbose_always: verbose_always && !no_log,
+            error: (outcome == Outcome::Failed && task.loop_.is_none())
+                .then(|| self.module_failure_block(task, &result, no_log)),
+            is_loop: task.loop_.is_some(),
         };
         // Includes announce themselves instead of a status line.
         if include.is_none() || outcome == Outcome::Failed {
@@ -281,24 +306,30 @@ impl Engine {
     }
 
     /// `None` when every condition holds, else the one that was false.
+    /// `spans` gives where each condition was written, when known.
     fn eval_when(
         &self,
         conds: &[Value],
+        spans: &[Option<Span>],
         ctx: &Context,
         task: &Task,
-    ) -> Result<Option<Value>, String> {
-        for c in conds {
+    ) -> Result<Option<Value>, Failure> {
+        for (i, c) in conds.iter().enumerate() {
             match self.templar.eval_condition(c, ctx) {
                 Ok(true) => {}
                 Ok(false) => return Ok(Some(c.clone())),
                 Err(e) => {
-                    return Err(format!(
-                        "The conditional check '{}' failed. The error was: {e}\n\nThe error appears to be in '{}': line {}, column {}",
-                        cond_text(c),
-                        task.span.file.display(),
-                        task.span.line,
-                        task.span.col
-                    ))
+                    let inner = format!("Error while evaluating conditional: {e}");
+                    return Err(Failure {
+                        msg: format!("Task failed: {inner}"),
+                        block: caused_block(
+                            None,
+                            &inner,
+                            task,
+                            spans.get(i).and_then(Option::as_ref),
+                        ),
+                        keep_changed: false,
+                    });
                 }
             }
         }
@@ -334,6 +365,8 @@ impl Engine {
             result: shown,
             item_label: None,
             verbose_always: false,
+            error: None,
+            is_loop: false,
         }));
         TaskEnd {
             outcome: Outcome::Skipped,
@@ -350,14 +383,16 @@ impl Engine {
         &self,
         host: &str,
         task: &Task,
-        msg: String,
+        failure: Failure,
         no_log: bool,
         ignore_errors: bool,
     ) -> TaskEnd {
         let mut r = Map::new();
-        r.insert("changed".into(), Value::Bool(false));
+        if failure.keep_changed {
+            r.insert("changed".into(), Value::Bool(false));
+        }
         r.insert("failed".into(), Value::Bool(true));
-        r.insert("msg".into(), Value::String(msg));
+        r.insert("msg".into(), Value::String(failure.msg));
         let registered = registered_value(&r);
         if let Some(name) = &task.register {
             let reg = registered.clone();
@@ -378,6 +413,12 @@ impl Engine {
             result: shown,
             item_label: None,
             verbose_always: false,
+            error: Some(if no_log {
+                failure_block(task, "Action failed", NO_LOG_MSG)
+            } else {
+                failure.block
+            }),
+            is_loop: false,
         }));
         TaskEnd {
             outcome: Outcome::Failed,
@@ -600,6 +641,7 @@ impl Engine {
         let mut any_failed = false;
         let mut includes: Vec<(Arc<Vec<TaskNode>>, Common, Span)> = Vec::new();
         let n = items.len();
+        let all_items = items.clone();
         for (i, item) in items.into_iter().enumerate() {
             if i > 0 && pause > 0.0 {
                 tokio::time::sleep(Duration::from_secs_f64(pause)).await;
@@ -617,15 +659,25 @@ impl Engine {
                     serde_json::json!({
                         "index": i + 1, "index0": i, "revindex": n - i, "revindex0": n - i - 1,
                         "first": i == 0, "last": i + 1 == n, "length": n,
-                        "previtem": if i > 0 { Value::Null } else { Value::Null },
+                        "allitems": all_items.clone(),
                     }),
                 );
+                if let Some(Value::Object(l)) = vars.get_mut("ansible_loop") {
+                    if i > 0 {
+                        l.insert("previtem".into(), all_items[i - 1].clone());
+                    }
+                    if let Some(nx) = all_items.get(i + 1) {
+                        l.insert("nextitem".into(), nx.clone());
+                    }
+                }
             }
             let ictx = Context {
                 vars: Arc::new(vars),
                 hostvars: ctx.hostvars.clone(),
             };
+            // A censored item's label is never shown.
             let label = match &lc.label {
+                _ if no_log => "(censored due to no_log)".to_string(),
                 Some(l) => self
                     .templar
                     .render_value(l, &ictx)
@@ -634,7 +686,9 @@ impl Engine {
                 None => crate::output::python_repr(&item, true),
             };
             let mut verbose_always = false;
-            let mut r = match self.eval_when(&task.common.when, &ictx, task) {
+            let mut item_block: Option<String> = None;
+            let spans: Vec<Option<Span>> = task.when_spans.iter().cloned().map(Some).collect();
+            let mut r = match self.eval_when(&task.common.when, &spans, &ictx, task) {
                 Ok(Some(cond)) => {
                     let mut r = Map::new();
                     r.insert("changed".into(), Value::Bool(false));
@@ -646,11 +700,11 @@ impl Engine {
                     r.insert("skipped".into(), Value::Bool(true));
                     r
                 }
-                Err(msg) => {
+                Err(f) => {
                     let mut r = Map::new();
-                    r.insert("changed".into(), Value::Bool(false));
                     r.insert("failed".into(), Value::Bool(true));
-                    r.insert("msg".into(), Value::String(msg));
+                    r.insert("msg".into(), Value::String(f.msg));
+                    item_block = Some(f.block);
                     r
                 }
                 Ok(None) => {
@@ -698,7 +752,13 @@ impl Engine {
                     ignored: false,
                     result: display_form(&task.action, shown),
                     item_label: Some(label),
-                    verbose_always,
+                    verbose_always: verbose_always && !no_log,
+                    error: failed.then(|| {
+                        item_block
+                            .take()
+                            .unwrap_or_else(|| self.module_failure_block(task, &r, no_log))
+                    }),
+                    is_loop: false,
                 }));
             }
             results.push(Value::Object(r));
@@ -810,6 +870,97 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+/// A failure found before the action ran, with Ansible 2.19's error block.
+pub struct Failure {
+    pub msg: String,
+    pub block: String,
+    /// Whether the result carries `changed: false` (conditional errors do not).
+    pub keep_changed: bool,
+}
+
+impl Failure {
+    pub fn simple(task: &Task, msg: String) -> Failure {
+        Failure {
+            block: failure_block(task, "Action failed", &msg),
+            msg,
+            keep_changed: true,
+        }
+    }
+}
+
+/// `[ERROR]: Task failed: KIND: MSG` and the task's origin.
+pub fn failure_block(task: &Task, kind: &str, msg: &str) -> String {
+    let head = if msg.is_empty() {
+        format!("{kind}.")
+    } else {
+        format!("{kind}: {msg}")
+    };
+    format!(
+        "[ERROR]: Task failed: {head}\n{}\n",
+        crate::output::origin(&task.span)
+    )
+}
+
+/// The two-part block Ansible prints when a value inside the task failed:
+/// the task's origin, then `<<< caused by >>>` and the value's origin.
+pub fn caused_block(outer: Option<&str>, inner: &str, task: &Task, cause: Option<&Span>) -> String {
+    let (head, second) = match outer {
+        Some(o) => (format!("{o}: {inner}"), format!("Task failed: {o}.")),
+        None => (inner.to_string(), "Task failed.".to_string()),
+    };
+    let mut s = format!(
+        "[ERROR]: Task failed: {head}\n\n{second}\n{}\n",
+        crate::output::origin(&task.span)
+    );
+    if let Some(sp) = cause {
+        s.push_str(&format!(
+            "<<< caused by >>>\n\n{inner}\n{}\n",
+            crate::output::origin(sp)
+        ));
+    }
+    s
+}
+
+/// Messages modules use that never hold task data, safe to show under no_log.
+fn generic_msg(msg: &str) -> bool {
+    matches!(
+        msg,
+        "" | "non-zero return code" | "Assertion failed" | "One or more items failed"
+    )
+}
+
+impl Engine {
+    /// The error block for a failed action result: "Module failed" for
+    /// remote modules, "Action failed" for controller actions and for
+    /// failures decided by `failed_when`.
+    pub fn module_failure_block(
+        &self,
+        task: &Task,
+        r: &Map<String, Value>,
+        no_log: bool,
+    ) -> String {
+        let msg = r.get("msg").and_then(Value::as_str).unwrap_or_default();
+        let msg = if no_log && !generic_msg(msg) {
+            NO_LOG_MSG
+        } else {
+            msg
+        };
+        let by_condition = r.get("failed_when_result") == Some(&Value::Bool(true));
+        let kind = if by_condition || crate::playbook::is_controller_action(&task.action) {
+            "Action failed"
+        } else {
+            "Module failed"
+        };
+        let msg = if by_condition { "" } else { msg };
+        // A missing executable: Ansible reports the exception text here.
+        let exc = r
+            .get("exception")
+            .and_then(Value::as_str)
+            .filter(|_| !no_log);
+        failure_block(task, kind, exc.unwrap_or(msg))
     }
 }
 

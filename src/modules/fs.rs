@@ -159,8 +159,9 @@ pub struct WriteSpec<'a> {
 }
 
 /// The one-exec write: inspect `P`, compare checksums, write through a
-/// temporary file in the same directory (mode 0600 from `mktemp`, chown/chmod
-/// to the final attributes before any content lands, validate, backup, `mv -f`),
+/// temporary file in the same directory (mode 0600 from `mktemp` while the
+/// content is written, then chown/chmod to the final attributes, validate,
+/// backup, `mv -f`),
 /// then fix attributes of an unchanged file, and report the final stat.
 pub fn write_script(nonce: &str, check: bool, w: &WriteSpec<'_>) -> String {
     let mut s = header(nonce, check);
@@ -207,10 +208,13 @@ const WRITE_BODY: &str = r#"ferry_write() {
   echo "tmp=$T"
   if [ "$fs_ex" = 1 ]; then m=$((fs_raw & 4095)); d=0; else m=$((438 & ~um)); d=0; fi
   [ "$FMS" = 1 ] && ferry_mode
+  # mktemp made $T 0600, so the content is private while it is written; the
+  # final owner and mode come after (a 0400 mode would forbid our own write,
+  # and chown clears setuid bits, so chmod goes last).
+  ferry_content > "$T" || ferry_fail "failed to write content to $T"
   if [ -n "$FO" ]; then ferry_chown "$T"; elif [ "$fs_ex" = 1 ]; then chown "$fs_uid" "$T" 2>/dev/null; fi
   if [ -n "$FG" ]; then ferry_chgrp "$T"; elif [ "$fs_ex" = 1 ]; then chgrp "$fs_gid" "$T" 2>/dev/null; fi
   chmod "$(printf %o "$m")" "$T" || ferry_fail "chmod failed on $T"
-  ferry_content > "$T" || ferry_fail "failed to write content to $T"
   if [ "$val" = 1 ]; then
     vout=$(ferry_validate 2>"$T.err" </dev/null); vrc=$?
     if [ "$vrc" != 0 ]; then

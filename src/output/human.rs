@@ -12,6 +12,8 @@ use super::{dump_json, dump_json_line, Event, HostResult, HostStats, Outcome, Si
 pub struct Human<W: Write + Send> {
     out: Mutex<W>,
     verbosity: u8,
+    /// On a terminal: a bar of hosts done for the running task.
+    progress: Option<Mutex<Option<indicatif::ProgressBar>>>,
 }
 
 impl<W: Write + Send> Human<W> {
@@ -19,6 +21,49 @@ impl<W: Write + Send> Human<W> {
         Human {
             out: Mutex::new(out),
             verbosity,
+            progress: None,
+        }
+    }
+
+    /// Show a progress bar on stderr while tasks run (only when both stdout
+    /// and stderr are terminals, so logs and pipes never see it).
+    pub fn with_progress(mut self) -> Self {
+        use std::io::IsTerminal;
+        if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {
+            self.progress = Some(Mutex::new(None));
+        }
+        self
+    }
+
+    fn bar_start(&self, name: &str, hosts: usize) {
+        let Some(slot) = &self.progress else { return };
+        let Ok(mut g) = slot.lock() else { return };
+        if let Some(old) = g.take() {
+            old.finish_and_clear();
+        }
+        if hosts < 2 {
+            return;
+        }
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(hosts as u64),
+            indicatif::ProgressDrawTarget::stderr_with_hz(4),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "  {msg} [{bar:30}] {pos}/{len} hosts {elapsed}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(name.to_string());
+        *g = Some(bar);
+    }
+
+    fn bar_inc(&self) {
+        if let Some(slot) = &self.progress {
+            if let Ok(g) = slot.lock() {
+                if let Some(b) = g.as_ref() {
+                    b.inc(1);
+                }
+            }
         }
     }
 
@@ -30,10 +75,20 @@ impl<W: Write + Send> Human<W> {
     }
 
     fn write(&self, text: &str) {
-        if let Ok(mut w) = self.out.lock() {
-            let _ = w.write_all(text.as_bytes());
-            let _ = w.flush();
+        let put = || {
+            if let Ok(mut w) = self.out.lock() {
+                let _ = w.write_all(text.as_bytes());
+                let _ = w.flush();
+            }
+        };
+        // Lines are printed with the bar hidden, so they never mix.
+        if let Some(Ok(g)) = self.progress.as_ref().map(|p| p.lock()) {
+            if let Some(b) = g.as_ref() {
+                b.suspend(put);
+                return;
+            }
         }
+        put();
     }
 
     /// Ansible's `_dump_results`: internal keys dropped; indented when the
@@ -55,6 +110,7 @@ impl<W: Write + Send> Human<W> {
     }
 
     fn result_line(&self, r: &HostResult, item: bool) -> String {
+        let diff = render_diff(&r.result);
         let host = Self::host_label(r);
         let show = r.verbose_always || self.verbosity > 0;
         let item_part = r
@@ -98,7 +154,11 @@ impl<W: Write + Send> Human<W> {
         if r.outcome == Outcome::Failed && r.ignored && !item {
             line.push_str("...ignoring\n");
         }
-        line
+        let error = match r.outcome {
+            Outcome::Failed => r.error.clone().unwrap_or_default(),
+            _ => String::new(),
+        };
+        diff + &error + &line
     }
 }
 
@@ -127,6 +187,56 @@ pub fn clean(v: &Value, verbosity: u8) -> Value {
         out.insert(k.clone(), val.clone());
     }
     Value::Object(out)
+}
+
+/// Ansible's `_get_diff`: a unified diff (3 lines of context) for each
+/// before/after pair in a result's `diff`, printed before the status line.
+pub fn render_diff(result: &Value) -> String {
+    if !result
+        .get("changed")
+        .is_some_and(|c| c == &Value::Bool(true))
+    {
+        return String::new();
+    }
+    let diffs: Vec<&Value> = match result.get("diff") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(d @ Value::Object(_)) => vec![d],
+        _ => return String::new(),
+    };
+    let mut out = String::new();
+    for d in diffs {
+        if d.get("dst_binary").is_some() {
+            out.push_str("diff skipped: destination file appears to be binary\n");
+        }
+        if let (Some(b), Some(a)) = (d.get("before"), d.get("after")) {
+            let text = |v: &Value| match v {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => format!("{}\n", dump_json(other)),
+            };
+            let (before, after) = (text(b), text(a));
+            let header = |k: &str, word: &str| match d.get(k).and_then(Value::as_str) {
+                Some(h) => format!("{word}: {h}"),
+                None => word.to_string(),
+            };
+            let udiff = similar::TextDiff::from_lines(&before, &after)
+                .unified_diff()
+                .context_radius(3)
+                .header(
+                    &header("before_header", "before"),
+                    &header("after_header", "after"),
+                )
+                .to_string();
+            if !udiff.is_empty() {
+                out.push_str(&udiff);
+                out.push('\n');
+            }
+        }
+        if let Some(Value::String(p)) = d.get("prepared") {
+            out.push_str(p);
+        }
+    }
+    out
 }
 
 /// `msg` then stars to column 79, after a blank line.
@@ -159,16 +269,37 @@ impl<W: Write + Send> Sink for Human<W> {
     fn event(&self, ev: &Event<'_>) {
         match ev {
             Event::PlayStart { name } => self.write(&banner(&format!("PLAY [{name}]"))),
-            Event::TaskStart { name, handler } => {
+            Event::TaskStart {
+                name,
+                handler,
+                hosts,
+                ..
+            } => {
                 let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
+                self.bar_start("", 0);
                 self.write(&banner(&format!("{kind} [{name}]")));
+                self.bar_start(name, *hosts);
             }
-            Event::Include { file, hosts } => {
-                self.write(&format!("included: {file} for {}\n", hosts.join(", ")))
+            Event::Include { file, hosts, item } => {
+                let item = item.map(|i| format!(" => (item={i})")).unwrap_or_default();
+                self.write(&format!(
+                    "included: {file} for {}{item}\n",
+                    hosts.join(", ")
+                ))
             }
             Event::Result(r) => {
-                // Loop tasks were shown item by item; Ansible adds no summary line.
-                if r.result.get("results").is_some() && r.outcome != Outcome::Unreachable {
+                self.bar_inc();
+                // Loop tasks were shown item by item; Ansible adds no summary
+                // line, except `skipping` for a loop over nothing.
+                if r.is_loop && r.outcome != Outcome::Unreachable {
+                    let empty = r
+                        .result
+                        .get("results")
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| a.is_empty());
+                    if empty && r.outcome == Outcome::Skipped {
+                        self.write(&format!("skipping: [{}]\n", Self::host_label(r)));
+                    }
                     if r.outcome == Outcome::Failed && r.ignored {
                         self.write("...ignoring\n");
                     }
@@ -199,6 +330,7 @@ impl<W: Write + Send> Sink for Human<W> {
             }
             Event::NoHostsMatched => self.write("skipping: no hosts matched\n"),
             Event::Recap(stats) => {
+                self.bar_start("", 0);
                 let mut s = banner("PLAY RECAP");
                 for (host, st) in stats.iter() {
                     s.push_str(&recap_row(host, st));
@@ -224,6 +356,8 @@ mod tests {
             result,
             item_label: None,
             verbose_always: false,
+            error: None,
+            is_loop: false,
         }
     }
 
@@ -257,6 +391,19 @@ mod tests {
             out,
             "changed: [web1]\nfatal: [web1]: FAILED! => {\"changed\": false, \"msg\": \"boom\"}\n...ignoring\n\
              ok: [web1] => (item=a)\nok: [web1] => {\n    \"changed\": false,\n    \"msg\": \"hello\"\n}\n"
+        );
+    }
+
+    #[test]
+    fn diffs_like_difflib() {
+        let r = json!({"changed": true, "diff": [{"before": "a\nb\n", "after": "a\nc\n", "before_header": "/f", "after_header": "/f"}]});
+        assert_eq!(
+            render_diff(&r),
+            "--- before: /f\n+++ after: /f\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n\n"
+        );
+        assert_eq!(
+            render_diff(&json!({"changed": false, "diff": {"before": "a", "after": "b"}})),
+            ""
         );
     }
 

@@ -5,6 +5,8 @@
 //! never interleave. `no_log` censoring happens before any sink sees a result.
 
 pub mod human;
+pub mod json;
+pub mod junit;
 
 use std::io::Write;
 
@@ -141,6 +143,41 @@ pub fn python_repr(v: &Value, top: bool) -> String {
     }
 }
 
+/// Ansible 2.19's source excerpt: up to two lines before the origin, line
+/// numbers right-aligned, then a caret under the column.
+pub fn excerpt(span: &crate::error::Span) -> String {
+    let Ok(text) = std::fs::read_to_string(span.file.as_ref()) else {
+        return String::new();
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    if span.line == 0 || span.line > lines.len() {
+        return String::new();
+    }
+    let first = span.line.saturating_sub(2).max(1);
+    let width = span.line.to_string().len();
+    let mut out = String::new();
+    for n in first..=span.line {
+        out.push_str(&format!("{n:>width$} {}\n", lines[n - 1]));
+    }
+    out.push_str(&format!(
+        "{}^ column {}\n",
+        " ".repeat(width + span.col),
+        span.col
+    ));
+    out
+}
+
+/// `Origin: file:line:col`, a blank line and the excerpt.
+pub fn origin(span: &crate::error::Span) -> String {
+    format!(
+        "Origin: {}:{}:{}\n\n{}",
+        span.file.display(),
+        span.line,
+        span.col,
+        excerpt(span)
+    )
+}
+
 /// How one task ended on one host (or one loop item).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -166,6 +203,10 @@ pub struct HostResult {
     pub item_label: Option<String>,
     /// Show the result even at verbosity 0 (debug, assert).
     pub verbose_always: bool,
+    /// Ansible 2.19's `[ERROR]: Task failed: …` block, printed before a failure.
+    pub error: Option<String>,
+    /// A looped task's summary (items were shown one by one).
+    pub is_loop: bool,
 }
 
 /// Per-host counters of the recap.
@@ -189,10 +230,17 @@ pub enum Event<'a> {
     TaskStart {
         name: &'a str,
         handler: bool,
+        /// The action as written (for machine-readable sinks).
+        action: &'a str,
+        /// `file:line` of the task, when it has one.
+        path: Option<&'a str>,
+        /// How many hosts run it (for progress).
+        hosts: usize,
     },
     Include {
         file: &'a str,
         hosts: &'a [String],
+        item: Option<&'a str>,
     },
     Result(&'a HostResult),
     ItemResult(&'a HostResult),
@@ -210,6 +258,23 @@ pub enum Event<'a> {
 /// Receives every event; each implementation renders one format.
 pub trait Sink: Send + Sync {
     fn event(&self, ev: &Event<'_>);
+}
+
+/// Sends every event to several sinks (human output plus `--junit`, say).
+pub struct Fanout(pub Vec<std::sync::Arc<dyn Sink>>);
+
+impl Sink for Fanout {
+    fn event(&self, ev: &Event<'_>) {
+        for s in &self.0 {
+            s.event(ev);
+        }
+    }
+}
+
+/// UTC time as ISO 8601 with microseconds, for machine-readable sinks.
+pub fn iso_now() -> String {
+    let t = crate::modules::timestamp(std::time::SystemTime::now());
+    format!("{}Z", t.replacen(' ', "T", 1))
 }
 
 /// How one host's ad-hoc result ended.

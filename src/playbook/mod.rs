@@ -117,6 +117,10 @@ pub struct Task {
     /// The action as written (short or FQCN); validated at parse time.
     pub action: String,
     pub args: Vars,
+    /// Where each argument's value was written (`_raw_params` for free form).
+    pub arg_spans: IndexMap<String, Span>,
+    /// Where each `when` condition was written.
+    pub when_spans: Vec<Span>,
     pub register: Option<String>,
     pub loop_: Option<LoopSpec>,
     pub loop_control: LoopControl,
@@ -130,6 +134,15 @@ pub struct Task {
 }
 
 impl Task {
+    /// The action's fully qualified name, as Ansible's messages spell it.
+    pub fn fqcn(&self) -> String {
+        if self.action.contains('.') {
+            self.action.clone()
+        } else {
+            format!("ansible.builtin.{}", self.action)
+        }
+    }
+
     /// The banner name: the task's name, else its action.
     pub fn display_name(&self) -> String {
         self.common

@@ -276,8 +276,24 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
     }
     // `action: module args` and `local_action:` spell the module inside the value.
     let mut delegate_local = false;
+    let mut arg_spans = indexmap::IndexMap::new();
     let (name, key_node, mut args) = match action {
-        Some((name, k, v)) => (name.clone(), k.clone(), module_args(&name, v)?),
+        Some((name, k, v)) => {
+            // Where each argument's value was written, for error origins.
+            match &v.kind {
+                NodeKind::Map(entries) => {
+                    for (ak, av) in entries {
+                        if let Some(key) = ak.as_str() {
+                            arg_spans.insert(key.to_string(), av.span.clone());
+                        }
+                    }
+                }
+                _ => {
+                    arg_spans.insert("_raw_params".to_string(), v.span.clone());
+                }
+            }
+            (name.clone(), k.clone(), module_args(&name, v)?)
+        }
         None => {
             let (v, local) = match (node.get("action"), node.get("local_action")) {
                 (Some(v), None) => (v, false),
@@ -323,12 +339,22 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
     if delegate_local {
         common.delegate_to = Some(Value::String("localhost".into()));
     }
+    let when_spans = match node.get("when") {
+        Some(Node {
+            kind: NodeKind::Seq(items),
+            ..
+        }) => items.iter().map(|i| i.span.clone()).collect(),
+        Some(n) => vec![n.span.clone()],
+        None => Vec::new(),
+    };
     Ok(Task {
         span: node.span.clone(),
         file: file.clone(),
         common,
         action: name,
         args,
+        arg_spans,
+        when_spans,
         register: match node.get("register") {
             Some(n) => Some(plain_string(n, "register")?),
             None => None,
