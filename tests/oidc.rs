@@ -543,13 +543,7 @@ fn silent_host_is_unreachable_while_the_other_completes() {
     assert!(stack.home().join(".aws/config").exists());
 }
 
-/// Blocked by a bug in src/modules/fs.rs (owned elsewhere): `copy` with
-/// `mode: "0400"` chmods its temporary file to 0400 *before* writing the
-/// content, so as a non-root user it fails with "failed to write content to
-/// …/.ferry_tmp.XXXX". Run it with `cargo test --test oidc -- --ignored`
-/// once that is fixed (write, then chmod, as Ansible does).
 #[test]
-#[ignore = "src/modules/fs.rs: copy chmods the temp file to mode 0400 before writing it (non-root fails)"]
 fn original_playbook_runs_unchanged() {
     let Some(stack) = Stack::start() else { return };
     // The original reads the ARN with profile=azure-oidc on the control
