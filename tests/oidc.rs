@@ -509,6 +509,13 @@ fn identity_endpoint_refusal_fails_at_login() {
     assert!(!home.join(".azure/vm-identity-token").exists());
     assert!(!home.join(".aws").exists());
     assert!(stack.issued_tokens().is_empty());
+
+    // Once the identity answers, the same command completes: the failed
+    // login left nothing that would make `creates:` skip the next one.
+    std::fs::remove_file(stack.dir.path().join("azure/identity-fail")).unwrap();
+    let r = stack.ferry(PLAYBOOK, &inv, &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(BUCKET));
 }
 
 #[test]
