@@ -31,7 +31,7 @@ created_user=0
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  [ "$created_user" = 1 ] && userdel -r "$user" >/dev/null 2>&1
+  if [ "$created_user" = 1 ]; then userdel -r "$user" >/dev/null 2>&1 || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT

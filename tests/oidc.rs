@@ -589,3 +589,56 @@ fn original_playbook_runs_unchanged() {
     assert!(r.stdout.contains(BUCKET), "{}", r.stdout);
     assert!(!r.stdout.contains(&token) && !r.stderr.contains(&token));
 }
+
+/// The lookup's failures are task errors with Ansible's wording: a missing
+/// parameter, and no credentials at all on the control machine.
+#[test]
+fn ssm_lookup_errors_are_task_errors() {
+    let Some(stack) = Stack::start() else { return };
+    let control = stack.dir.path().join("control");
+    std::fs::create_dir_all(&control).unwrap();
+    let pb = control.join("lookup.yml");
+    std::fs::write(
+        &pb,
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: read it\n      \
+         ansible.builtin.set_fact:\n        arn: \"{{ lookup('amazon.aws.ssm_parameter', '/azure/oidc/nope') }}\"\n",
+    )
+    .unwrap();
+    let run = |keys: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_ferry"));
+        c.arg("playbook")
+            .arg(&pb)
+            .current_dir(&control)
+            .env_remove("ANSIBLE_CONFIG")
+            .env("HOME", &control)
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env(
+                "AWS_ENDPOINT_URL",
+                format!("http://127.0.0.1:{}", stack.moto_port),
+            );
+        if keys {
+            c.env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing");
+        }
+        let o = c.output().unwrap();
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+        )
+    };
+    let (code, out) = run(true);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("Failed to find SSM parameter /azure/oidc/nope (ResourceNotFound)"),
+        "{out}"
+    );
+    let (code, out) = run(false);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Unable to locate credentials"), "{out}");
+    assert!(out.contains("amazon.aws.ssm_parameter"), "{out}");
+}
