@@ -13,6 +13,9 @@
 //!
 //! The instance metadata service is never asked (ferry runs on the control
 //! machine, and a probe of 169.254.169.254 off EC2 only costs a timeout).
+//! Not supported either: SSO, `source_profile` role chaining and
+//! `credential_process` (a clear error names them), ECS container
+//! credentials and HTTP(S) proxies.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
