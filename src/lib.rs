@@ -4,6 +4,7 @@
 //! connection → host, with results flowing back out through `output`.
 
 pub mod adhoc;
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod connection;

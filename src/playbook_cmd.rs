@@ -70,11 +70,12 @@ pub fn run(config: &Config, a: PlaybookArgs) -> Result<i32, Error> {
             .ok()
             .and_then(|p| p.parent().map(|d| d.to_path_buf()))
             .unwrap_or_default();
-        let templar = Templar::new(TemplarOptions {
+        let mut templar = Templar::new(TemplarOptions {
             playbook_dir: dir.clone(),
             search_paths: vec![dir.clone()],
             check_mode: opts.check,
         });
+        crate::aws::register_lookups(&mut templar);
         let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
         if a.output == "json" {
             sinks.push(Arc::new(Json::new(std::io::stdout())));

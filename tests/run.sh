@@ -18,6 +18,8 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 fi
 # sshd refuses to start without its privilege-separation directory.
 mkdir -p /run/sshd 2>/dev/null || true
+# The real Azure and AWS CLIs + moto for tests/oidc.rs (cached venvs).
+bash tests/cloud/setup.sh >/dev/null
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
