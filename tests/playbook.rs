@@ -668,3 +668,37 @@ fn diff_mode_shows_a_unified_diff() {
     );
     assert_eq!(std::fs::read_to_string(d.join("f.conf")).unwrap(), "a\nb\n");
 }
+
+#[test]
+fn progress_bar_only_on_a_terminal() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: util-linux `script` is needed for a pseudo-terminal");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("hosts"), "[web]\nw1 ansible_connection=local\nw2 ansible_connection=local\nw3 ansible_connection=local\n").unwrap();
+    let pb = write(
+        d,
+        "slow.yml",
+        "- hosts: web\n  gather_facts: no\n  tasks:\n    - name: long task\n      shell: \"sleep {{ 3 if inventory_hostname == 'w3' else 0 }}\"\n",
+    );
+    let cmd = format!("{} playbook -i hosts {pb}", env!("CARGO_BIN_EXE_ferry"));
+    let tty = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(d)
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    let tty_out = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.status.success(), "{tty_out}");
+    assert!(
+        tty_out.contains("long task ["),
+        "no progress bar on a terminal: {tty_out}"
+    );
+    assert!(tty_out.contains("/3 hosts"), "{tty_out}");
+    // Piped output (CI logs) never sees it.
+    let piped = ferry(d, &["playbook", "-i", "hosts", &pb]);
+    assert_eq!(piped.code, 0);
+    assert!(!piped.all().contains("/3 hosts"), "{}", piped.all());
+}
