@@ -606,6 +606,9 @@ impl LazyVars {
                 mine.entry(k.clone()).or_insert_with(|| v.clone());
             }
         }
+        if let (Ok(mut mine), Ok(theirs)) = (self.missing.lock(), other.missing.lock()) {
+            mine.extend(theirs.iter().cloned());
+        }
     }
 
     fn eval_expr_value(self: &Arc<Self>, expr: &str) -> Result<Value, TemplateError> {
@@ -653,6 +656,24 @@ impl LazyVars {
         } else {
             self.eval_expr_value(trimmed)?
         };
+        // Comparing an undefined variable is an error in Ansible, though
+        // minijinja's chainable undefined just compares unequal. Unless the
+        // condition guards with a test or filter made for undefined values,
+        // a missing top-level name is reported.
+        const GUARDS: &[&str] = &[
+            "defined",
+            "default",
+            "d(",
+            "omit",
+            "none",
+            "mandatory",
+            "vars[",
+        ];
+        if !GUARDS.iter().any(|g| trimmed.contains(g)) {
+            if let Some(name) = self.missing.lock().ok().and_then(|m| m.first().cloned()) {
+                return Err(TemplateError::undefined(&name));
+            }
+        }
         match v.kind() {
             minijinja::value::ValueKind::Bool => Ok(v.is_true()),
             _ => {
