@@ -29,10 +29,28 @@ const ORIGINAL: &str = concat!(
 );
 const CLOUD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cloud");
 
-/// The remote home is shared by every test here.
-fn serial() -> MutexGuard<'static, ()> {
+/// The remote home (/home/ferrytest) is shared by every test here, and by
+/// any other checkout running these tests on the machine: a thread lock
+/// plus a file lock that other processes respect.
+struct Serial {
+    _thread: MutexGuard<'static, ()>,
+    _file: std::fs::File,
+}
+
+fn serial() -> Serial {
     static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+    let thread = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open("/tmp/ferry-oidc-tests.lock")
+        .unwrap();
+    file.lock().unwrap();
+    Serial {
+        _thread: thread,
+        _file: file,
+    }
 }
 
 fn on_ci() -> bool {
@@ -93,7 +111,7 @@ struct Stack {
     role_arn: String,
     _moto: Killed,
     _azure: Killed,
-    _guard: MutexGuard<'static, ()>,
+    _guard: Serial,
 }
 
 struct Run {
