@@ -351,39 +351,7 @@ impl Engine {
             Value::String("Conditional result was False".into()),
         );
         r.insert("skipped".into(), Value::Bool(true));
-        let registered = Value::Object(r.clone());
-        if let Some(name) = &task.register {
-            let reg = registered.clone();
-            self.hosts.slot(host).with(|s| {
-                s.set_facts.insert(name.clone(), reg);
-            });
-        }
-        let shown = if no_log {
-            censor(&r)
-        } else {
-            Value::Object(r.clone())
-        };
-        self.emit(&Event::Result(&HostResult {
-            host: host.to_string(),
-            delegated_to: None,
-            outcome: Outcome::Skipped,
-            ignored: false,
-            result: shown,
-            item_label: None,
-            verbose_always: false,
-            error: None,
-            is_loop: false,
-        }));
-        TaskEnd {
-            outcome: Outcome::Skipped,
-            ignored: false,
-            changed: false,
-            result: Value::Object(r),
-            registered,
-            include: None,
-            control: None,
-            copied: false,
-        }
+        self.finish_early(host, task, r, Outcome::Skipped, None, no_log, false)
     }
 
     fn finish_failed(
@@ -400,7 +368,40 @@ impl Engine {
         }
         r.insert("failed".into(), Value::Bool(true));
         r.insert("msg".into(), Value::String(failure.msg));
-        let registered = registered_value(&r);
+        let block = if no_log {
+            failure_block(task, "Action failed", NO_LOG_MSG)
+        } else {
+            failure.block
+        };
+        self.finish_early(
+            host,
+            task,
+            r,
+            Outcome::Failed,
+            Some(block),
+            no_log,
+            ignore_errors,
+        )
+    }
+
+    /// A task that ended before its action ran: register, show, report.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_early(
+        &self,
+        host: &str,
+        task: &Task,
+        r: Map<String, Value>,
+        outcome: Outcome,
+        error: Option<String>,
+        no_log: bool,
+        ignored: bool,
+    ) -> TaskEnd {
+        // A skipped task is registered as Ansible returns it: no `failed` key.
+        let registered = if outcome == Outcome::Skipped {
+            Value::Object(r.clone())
+        } else {
+            registered_value(&r)
+        };
         if let Some(name) = &task.register {
             let reg = registered.clone();
             self.hosts.slot(host).with(|s| {
@@ -415,21 +416,17 @@ impl Engine {
         self.emit(&Event::Result(&HostResult {
             host: host.to_string(),
             delegated_to: None,
-            outcome: Outcome::Failed,
-            ignored: ignore_errors,
+            outcome,
+            ignored,
             result: shown,
             item_label: None,
             verbose_always: false,
-            error: Some(if no_log {
-                failure_block(task, "Action failed", NO_LOG_MSG)
-            } else {
-                failure.block
-            }),
+            error,
             is_loop: false,
         }));
         TaskEnd {
-            outcome: Outcome::Failed,
-            ignored: ignore_errors,
+            outcome,
+            ignored,
             changed: false,
             result: Value::Object(r),
             registered,
