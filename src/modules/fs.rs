@@ -33,6 +33,8 @@ ferry_fail() { ferry_kv msg "$1"; echo failed=1; exit 0; }
 um=$(umask); um=$((0$um))
 ferry_st() {
   fs_ex=0
+  # A missing path costs no process (and no BSD-stat fallback attempt).
+  [ -e "$1" ] || [ -L "$1" ] || return 1
   fs_l=$(stat $2 -c '%f %u %g %s %Y %X %Z %h %i %d %b %o %U %G' -- "$1" 2>/dev/null) ||
   fs_l=$(stat $2 -f '%Xp %u %g %z %m %a %c %l %i %d %b %k %Su %Sg' -- "$1" 2>/dev/null) || return 1
   set -f; set -- $fs_l; set +f
@@ -212,7 +214,8 @@ const WRITE_BODY: &str = r#"ferry_write() {
   # final owner and mode come after (a 0400 mode would forbid our own write,
   # and chown clears setuid bits, so chmod goes last).
   ferry_content > "$T" || ferry_fail "failed to write content to $T"
-  if [ -n "$FO" ]; then ferry_chown "$T"; elif [ "$fs_ex" = 1 ]; then chown "$fs_uid" "$T" 2>/dev/null; fi
+  # An existing file keeps its owner; one we own already needs no chown.
+  if [ -n "$FO" ]; then ferry_chown "$T"; elif [ "$fs_ex" = 1 ] && ! [ -O "$P" ]; then chown "$fs_uid" "$T" 2>/dev/null; fi
   if [ -n "$FG" ]; then ferry_chgrp "$T"; elif [ "$fs_ex" = 1 ]; then chgrp "$fs_gid" "$T" 2>/dev/null; fi
   chmod "$(printf %o "$m")" "$T" || ferry_fail "chmod failed on $T"
   if [ "$val" = 1 ]; then
@@ -227,13 +230,15 @@ const WRITE_BODY: &str = r#"ferry_write() {
     ferry_kv backup_file "$B"
   fi
   mv -f -- "$T" "$P" || ferry_fail "Unable to move $T to $P"
-  rm -f "$T.err"; trap - EXIT
+  [ "$val" = 1 ] && rm -f "$T.err"
+  trap - EXIT
+  wrote=1
 }
 ferry_st "$P"
 if ferry_isdir && [ -n "$DIRMSG" ]; then ferry_fail "$DIRMSG"; fi
 ferry_kv dest "$P"
 ferry_report pre_
-same=0
+same=0 wrote=0 fs_sum=
 # `-f` follows a symlink: equal content behind a link is left alone, as Ansible does.
 if [ -f "$P" ] && [ -n "$W" ]; then ferry_sha1 "$P" && [ "$fs_sum" = "$W" ] && same=1; fi
 if [ "$same" = 0 ]; then
@@ -246,11 +251,17 @@ if [ "$same" = 0 ]; then
   fi
 fi
 if [ "$ck" = 0 ] || [ "$same" = 1 ]; then
-  ferry_st "$P"
+  # Only a new file needs a new stat; its checksum is the one we wrote, and an
+  # untouched file's was computed above.
+  [ "$wrote" = 1 ] && ferry_st "$P"
   [ "$fs_ex" = 1 ] && ferry_attrs "$P"
   [ "$fa" = 1 ] && [ "$ck" = 0 ] && ferry_st "$P"
   ferry_report ""
-  ferry_isreg && ferry_sha1 "$P" && echo "checksum=$fs_sum"
+  if ferry_isreg; then
+    if [ "$wrote" = 1 ] && [ -n "$W" ]; then echo "checksum=$W"
+    elif [ "$wrote" = 0 ] && [ -n "$fs_sum" ]; then echo "checksum=$fs_sum"
+    else ferry_sha1 "$P" && echo "checksum=$fs_sum"; fi
+  fi
 fi
 exit 0
 "#;
