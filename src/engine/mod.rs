@@ -66,6 +66,10 @@ pub struct Engine {
     pub vars_cache: Mutex<std::collections::HashMap<PathBuf, Vars>>,
     /// Parsed include_tasks files by path.
     pub tasks_cache: Mutex<std::collections::HashMap<PathBuf, Arc<Vec<TaskNode>>>>,
+    /// Counts task starts; play-wide magic lists are cached per count.
+    pub task_seq: std::sync::atomic::AtomicU64,
+    /// `groups` as a value (the inventory does not change during a run).
+    pub groups_value: std::sync::OnceLock<Value>,
 }
 
 /// What one play's run needs to know, shared by its tasks.
@@ -82,6 +86,8 @@ pub struct PlayCtx {
     pub force_handlers: bool,
     pub max_fail_percentage: Option<f64>,
     pub free: bool,
+    /// Magic lists cached for the current task (see `task_seq`).
+    pub magic: Mutex<Option<(u64, Arc<vars::MagicLists>)>>,
 }
 
 impl Engine {
@@ -113,6 +119,8 @@ impl Engine {
             start_at,
             vars_cache: Mutex::new(Default::default()),
             tasks_cache: Mutex::new(Default::default()),
+            task_seq: Default::default(),
+            groups_value: Default::default(),
         })
     }
 
@@ -252,6 +260,7 @@ impl Engine {
                             .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
                     }),
                 free: play.strategy.as_deref() == Some("free"),
+                magic: Mutex::new(None),
             });
             if let Ok(mut m) = self.hostvars.magic.lock() {
                 m.insert(
@@ -667,6 +676,9 @@ impl Engine {
                             hosts: 1,
                         });
                     }
+                    // Hosts move independently here: magic lists refresh per task.
+                    eng.task_seq
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let end = {
                         let _permit = eng.forks.clone().acquire_owned().await;
                         eng.exec_task(&pctx, &host, &next).await
@@ -756,6 +768,8 @@ impl Engine {
         group: &[String],
         handler: bool,
     ) -> Vec<(String, TaskEnd)> {
+        self.task_seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = self.task_banner_name(pctx, &next.task);
         let path = format!("{}:{}", next.task.span.file.display(), next.task.span.line);
         self.emit(&Event::TaskStart {

@@ -69,7 +69,18 @@ impl Engine {
         v
     }
 
-    fn magic_vars(&self, pctx: &PlayCtx, host: &str, v: &mut Vars) {
+    /// The play-wide magic lists, computed once per task (hosts fail between
+    /// tasks, not within one as far as templates can tell) instead of once
+    /// per host and task: that was O(hosts²) per task.
+    fn magic_lists(&self, pctx: &PlayCtx) -> Arc<MagicLists> {
+        let seq = self.task_seq.load(std::sync::atomic::Ordering::Relaxed);
+        if let Ok(cache) = pctx.magic.lock() {
+            if let Some((s, lists)) = cache.as_ref() {
+                if *s == seq {
+                    return lists.clone();
+                }
+            }
+        }
         let strs = |xs: &[String]| Value::Array(xs.iter().cloned().map(Value::String).collect());
         let active: Vec<String> = pctx
             .play_hosts
@@ -77,12 +88,40 @@ impl Engine {
             .filter(|h| self.hosts.slot(h).with(|s| !s.failed && !s.unreachable))
             .cloned()
             .collect();
+        let active_set: std::collections::HashSet<&String> = active.iter().collect();
         let batch_active: Vec<String> = pctx
             .batch
             .iter()
-            .filter(|h| active.contains(h))
+            .filter(|h| active_set.contains(h))
             .cloned()
             .collect();
+        let groups = self
+            .groups_value
+            .get_or_init(|| {
+                Value::Object(
+                    self.inventory
+                        .groups_map()
+                        .into_iter()
+                        .map(|(k, hs)| (k, strs(&hs)))
+                        .collect(),
+                )
+            })
+            .clone();
+        let lists = Arc::new(MagicLists {
+            groups,
+            all: strs(&pctx.play_hosts),
+            active: strs(&active),
+            batch: strs(&batch_active),
+        });
+        if let Ok(mut cache) = pctx.magic.lock() {
+            *cache = Some((seq, lists.clone()));
+        }
+        lists
+    }
+
+    fn magic_vars(&self, pctx: &PlayCtx, host: &str, v: &mut Vars) {
+        let strs = |xs: &[String]| Value::Array(xs.iter().cloned().map(Value::String).collect());
+        let lists = self.magic_lists(pctx);
         v.insert("inventory_hostname".into(), Value::String(host.to_string()));
         v.insert(
             "inventory_hostname_short".into(),
@@ -92,15 +131,11 @@ impl Engine {
             "group_names".into(),
             strs(&self.inventory.group_names(host)),
         );
-        let groups = self.inventory.groups_map();
-        v.insert(
-            "groups".into(),
-            Value::Object(groups.into_iter().map(|(k, hs)| (k, strs(&hs))).collect()),
-        );
-        v.insert("ansible_play_hosts_all".into(), strs(&pctx.play_hosts));
-        v.insert("ansible_play_hosts".into(), strs(&active));
-        v.insert("play_hosts".into(), strs(&batch_active));
-        v.insert("ansible_play_batch".into(), strs(&batch_active));
+        v.insert("groups".into(), lists.groups.clone());
+        v.insert("ansible_play_hosts_all".into(), lists.all.clone());
+        v.insert("ansible_play_hosts".into(), lists.active.clone());
+        v.insert("play_hosts".into(), lists.batch.clone());
+        v.insert("ansible_play_batch".into(), lists.batch.clone());
         v.insert(
             "ansible_play_name".into(),
             Value::String(pctx.play_name.clone()),
@@ -280,6 +315,14 @@ impl Engine {
         }
         Some(vars)
     }
+}
+
+/// Play-wide magic variables shared by every host of a task.
+pub struct MagicLists {
+    groups: Value,
+    all: Value,
+    active: Value,
+    batch: Value,
 }
 
 fn extend(v: &mut Vars, more: &Vars) {
