@@ -22,7 +22,9 @@ export BENCH_VENV=$VENV
 if [ ! -x "$VENV/bin/pyinfra" ] || [ ! -x "$VENV/bin/ansible-playbook" ]; then
   # ansible-core 2.20+ needs Python >= 3.12; on 3.11 the newest is 2.19.x.
   py=python3
-  for c in python3.13 python3.12; do command -v $c >/dev/null && { py=$c; break; }; done
+  # Run the candidate, not just look it up: pyenv shims exist for versions
+  # that are not selected and fail when run.
+  for c in python3.13 python3.12; do "$c" -c 'import sys' >/dev/null 2>&1 && { py=$c; break; }; done
   if "$py" -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then core="ansible-core"; else core="ansible-core<2.20"; fi
   "$py" -m venv "$VENV"
   "$VENV/bin/pip" install -q "$core" jmespath "pyinfra==3.10.0"
