@@ -702,3 +702,51 @@ fn progress_bar_only_on_a_terminal() {
     assert_eq!(piped.code, 0);
     assert!(!piped.all().contains("/3 hosts"), "{}", piped.all());
 }
+
+#[test]
+fn free_strategy_lets_hosts_run_ahead_and_max_fail_percentage_stops_the_play() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("hosts"),
+        "[web]\nslow ansible_connection=local\nfast ansible_connection=local\n",
+    )
+    .unwrap();
+    let pb = write(
+        d,
+        "free.yml",
+        &format!(
+            r#"
+- hosts: web
+  strategy: free
+  gather_facts: no
+  tasks:
+    - shell: "sleep {{{{ 2 if inventory_hostname == 'slow' else 0 }}}}; date +%s%N > {dir}/{{{{ inventory_hostname }}}}-1"
+    - shell: "date +%s%N > {dir}/{{{{ inventory_hostname }}}}-2"
+- hosts: web
+  gather_facts: no
+  max_fail_percentage: 40
+  tasks:
+    - fail:
+        msg: one of two
+      when: inventory_hostname == 'slow'
+    - command: touch {dir}/after-abort
+"#,
+            dir = d.display()
+        ),
+    );
+    let r = ferry(d, &["playbook", "-i", "hosts", &pb]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    let t = |name: &str| -> u128 {
+        std::fs::read_to_string(d.join(name))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    // Under free, the fast host finished its second task before the slow
+    // host finished its first.
+    assert!(t("fast-2") < t("slow-1"), "{}", r.stdout);
+    // 1 of 2 hosts failed (50% > 40%): the play stops for every host.
+    assert!(!d.join("after-abort").exists(), "{}", r.stdout);
+}
