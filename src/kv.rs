@@ -120,62 +120,7 @@ pub fn parse_kv(s: &str, check_raw: bool) -> IndexMap<String, Value> {
 
 /// Python's `shlex.split` (POSIX mode, no comments).
 pub fn shlex_split(s: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(ch) => cur.push(ch),
-                        None => return Err("no closing quotation".into()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.peek() {
-                            Some(&n) if n == '"' || n == '\\' => {
-                                cur.push(n);
-                                chars.next();
-                            }
-                            _ => cur.push('\\'),
-                        },
-                        Some(ch) => cur.push(ch),
-                        None => return Err("no closing quotation".into()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                match chars.next() {
-                    Some(n) => cur.push(n),
-                    None => return Err("no escaped character".into()),
-                }
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    out.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        out.push(cur);
-    }
-    Ok(out)
+    crate::shlex::split(s, false)
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod modules;
 pub mod output;
 pub mod playbook;
 pub mod playbook_cmd;
+pub mod shlex;
 pub mod template;
 pub mod vars;
 pub mod yaml;

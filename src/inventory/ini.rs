@@ -6,7 +6,7 @@
 //! like Ansible we keep such names pending and fail at the end if they never
 //! appear. Errors name the file and line (column of the offending text).
 
-use super::{address, literal, shlex, Inventory};
+use super::{address, literal, Inventory};
 use crate::error::{Error, Span};
 use indexmap::IndexMap;
 use regex::Regex;
@@ -110,7 +110,7 @@ pub fn load(inv: &mut Inventory, text: &str, path: &Path) -> Result<(), Error> {
 
         match state {
             State::Hosts => {
-                let tokens = shlex::split(line).map_err(|e| {
+                let tokens = crate::shlex::split(line, true).map_err(|e| {
                     at(
                         lineno,
                         col,

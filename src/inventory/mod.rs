@@ -12,7 +12,6 @@ mod ini;
 mod listing;
 mod literal;
 mod pattern;
-mod shlex;
 mod sources;
 mod vars;
 mod vars_dirs;

@@ -1,9 +1,10 @@
-//! POSIX `shlex.split(line, comments=True)` as Ansible's INI reader uses it to cut
-//! a host line into the host and its `key=value` words: quotes group, backslash
-//! escapes, and `#` starts a comment even in the middle of a word.
+//! Python's POSIX `shlex.split`, the one word splitter ferry uses: the INI
+//! inventory (with `comments=True`, where `#` starts a comment even inside a
+//! word), the command module's argv, and ssh argument strings. Quotes group,
+//! backslash escapes (inside double quotes only `\"` and `\\`).
 
-/// Split one line the way Python's `shlex.split(s, comments=True)` does.
-pub fn split(line: &str) -> Result<Vec<String>, String> {
+/// Split `line` the way Python's `shlex.split(line, comments=comments)` does.
+pub fn split(line: &str, comments: bool) -> Result<Vec<String>, String> {
     #[derive(Clone, Copy, PartialEq)]
     enum State {
         Space,
@@ -25,7 +26,7 @@ pub fn split(line: &str) -> Result<Vec<String>, String> {
                         quoted = false;
                     }
                     state = State::Space;
-                } else if c == '#' {
+                } else if comments && c == '#' {
                     // The rest of the line is a comment.
                     if !token.is_empty() || quoted {
                         out.push(std::mem::take(&mut token));
@@ -79,7 +80,15 @@ pub fn split(line: &str) -> Result<Vec<String>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::split;
+    fn split(s: &str) -> Result<Vec<String>, String> {
+        super::split(s, true)
+    }
+
+    #[test]
+    fn without_comments_hash_is_a_character() {
+        assert_eq!(super::split("a#b 'c d'", false).unwrap(), ["a#b", "c d"]);
+        assert_eq!(super::split("a '' b", false).unwrap(), ["a", "", "b"]);
+    }
 
     #[test]
     fn splits_like_python() {
