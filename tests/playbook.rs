@@ -750,3 +750,17 @@ fn free_strategy_lets_hosts_run_ahead_and_max_fail_percentage_stops_the_play() {
     // 1 of 2 hosts failed (50% > 40%): the play stops for every host.
     assert!(!d.join("after-abort").exists(), "{}", r.stdout);
 }
+
+#[test]
+fn no_log_that_cannot_be_templated_still_hides() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pb = write(
+        d,
+        "nl.yml",
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - command: echo Hidden-Value-7\n      no_log: \"{{ hide_it }}\"\n",
+    );
+    let r = ferry(d, &["playbook", &pb, "-vvv"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(!r.all().contains("Hidden-Value-7"), "{}", r.all());
+}

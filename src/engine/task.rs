@@ -11,7 +11,7 @@ use super::{truthy, Engine, PlayCtx};
 use crate::error::Span;
 use crate::output::{Event, HostResult, Outcome};
 use crate::playbook::{Block, Common, Task, TaskNode};
-use crate::template::{Context, HostVars, TemplateError};
+use crate::template::{Context, HostVars};
 
 /// Engine-level effects a task can ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,40 +119,25 @@ impl Engine {
             vars: Arc::new(vars),
             hostvars: Some(self.hostvars.clone() as Arc<dyn HostVars>),
         };
-        let flag = |f: fn(&Common) -> Option<Value>,
-                    play_default: Option<Value>|
-         -> Result<Option<bool>, TemplateError> {
+        // A keyword's value from task, blocks or play, templated; `unset`
+        // when nobody set it, `on_error` when it does not render.
+        let flag = |f: fn(&Common) -> Option<Value>, unset: bool, on_error: bool| -> bool {
+            let play_default = f(&pctx.common);
             match inherited(&next.parents, task, f).or(play_default) {
-                None => Ok(None),
-                Some(v) => Ok(Some(truthy(&self.templar.render_value(&v, &ctx)?))),
+                None => unset,
+                Some(v) => self
+                    .templar
+                    .render_value(&v, &ctx)
+                    .map(|v| truthy(&v))
+                    .unwrap_or(on_error),
             }
         };
-        let no_log = flag(|c| c.no_log.clone(), pctx.common.no_log.clone())
-            .ok()
-            .flatten()
-            .unwrap_or(false);
-        let ignore_errors = flag(
-            |c| c.ignore_errors.clone(),
-            pctx.common.ignore_errors.clone(),
-        )
-        .ok()
-        .flatten()
-        .unwrap_or(false);
-        let ignore_unreachable = flag(
-            |c| c.ignore_unreachable.clone(),
-            pctx.common.ignore_unreachable.clone(),
-        )
-        .ok()
-        .flatten()
-        .unwrap_or(false);
-        let check = flag(|c| c.check_mode.clone(), pctx.common.check_mode.clone())
-            .ok()
-            .flatten()
-            .unwrap_or(self.opts.check);
-        let diff = flag(|c| c.diff.clone(), pctx.common.diff.clone())
-            .ok()
-            .flatten()
-            .unwrap_or(self.opts.diff);
+        // no_log fails closed: a no_log that does not render still hides.
+        let no_log = flag(|c| c.no_log.clone(), false, true);
+        let ignore_errors = flag(|c| c.ignore_errors.clone(), false, false);
+        let ignore_unreachable = flag(|c| c.ignore_unreachable.clone(), false, false);
+        let check = flag(|c| c.check_mode.clone(), self.opts.check, self.opts.check);
+        let diff = flag(|c| c.diff.clone(), self.opts.diff, self.opts.diff);
 
         // Block-level and play-level conditions, then the task's own (per item
         // for loops, as Ansible evaluates `when` inside the loop).
