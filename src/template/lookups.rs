@@ -179,22 +179,8 @@ pub(crate) fn builtin_lookups() -> HashMap<String, LookupFn> {
         Arc::new(|_, terms, _| {
             let mut out = Vec::new();
             for t in term_strings(terms) {
-                let o = std::process::Command::new("/bin/sh")
-                    .arg("-c")
-                    .arg(&t)
-                    .output()
-                    .map_err(|e| {
-                        lookup_err(format!("lookup_plugin.pipe({t}) returned an error: {e}"))
-                    })?;
-                if !o.status.success() {
-                    return Err(lookup_err(format!(
-                        "lookup_plugin.pipe({t}) returned {}",
-                        o.status.code().unwrap_or(-1)
-                    )));
-                }
-                out.push(Json::String(
-                    String::from_utf8_lossy(&o.stdout).trim_end().to_string(),
-                ));
+                let stdout = run_shell("pipe", &t)?;
+                out.push(Json::String(stdout.trim_end().to_string()));
             }
             Ok(out)
         }),
@@ -367,23 +353,34 @@ pub(crate) fn builtin_lookups() -> HashMap<String, LookupFn> {
         Arc::new(|_, terms, _| {
             let mut out = Vec::new();
             for t in term_strings(terms) {
-                let o = std::process::Command::new("/bin/sh")
-                    .arg("-c")
-                    .arg(&t)
-                    .output()
-                    .map_err(|e| {
-                        lookup_err(format!("lookup_plugin.lines({t}) returned an error: {e}"))
-                    })?;
-                out.extend(
-                    String::from_utf8_lossy(&o.stdout)
-                        .lines()
-                        .map(|l| Json::String(l.to_string())),
-                );
+                let stdout = run_shell("lines", &t)?;
+                out.extend(stdout.lines().map(|l| Json::String(l.to_string())));
             }
             Ok(out)
         }),
     );
     m
+}
+
+/// Run a command through `/bin/sh` on the control machine for the `pipe`
+/// and `lines` lookups; a non-zero exit is an error, as in Ansible.
+fn run_shell(plugin: &str, cmd: &str) -> Result<String, TemplateError> {
+    let o = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .map_err(|e| {
+            lookup_err(format!(
+                "lookup_plugin.{plugin}({cmd}) returned an error: {e}"
+            ))
+        })?;
+    if !o.status.success() {
+        return Err(lookup_err(format!(
+            "lookup_plugin.{plugin}({cmd}) returned {}",
+            o.status.code().unwrap_or(-1)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
 fn glob_match(pat: &str, name: &str) -> bool {
