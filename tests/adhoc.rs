@@ -6,30 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{ClientKey, Sshd};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn ferry(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("ANSIBLE_CONFIG")
-        .env("HOME", dir)
-        .env_remove("SSH_AUTH_SOCK")
-        .env("FERRY_NO_PROMPT", "1")
-        .output()
-        .expect("run ferry");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use common::{ferry, ClientKey, Sshd};
 
 /// The inventory exactly as `tofu output -raw ansible_inventory_yml` writes it,
 /// pointed at the test server.
