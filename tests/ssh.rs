@@ -122,7 +122,7 @@ async fn exec_returns_output_rc_and_binary_stdin() {
     assert_eq!(c.exec(&req).await.unwrap().stdout, b"x 'y' z");
 
     // A command killed by a signal reports 128+n.
-    let (rc, _, _) = run(&c, "kill -TERM $$").await;
+    let (rc, _, _) = run(&c, "sh -c 'kill -TERM $$'").await;
     assert_eq!(rc, 128 + 15);
 
     // A command that ignores its stdin still finishes.
@@ -141,6 +141,55 @@ async fn fifty_sequential_commands_with_max_sessions_10() {
         assert_eq!((rc, out), (0, format!("{i}\n")));
     }
     eprintln!("50 sequential execs: {:?}", t.elapsed());
+}
+
+#[tokio::test]
+async fn commands_share_one_host_shell_without_leaking_into_each_other() {
+    let sshd = Sshd::start();
+    let c = connect(&sshd.spec(ClientKey::Ed25519)).await;
+    // One long-lived shell runs them all: the same $$ each time.
+    let (_, first, _) = run(&c, "echo $$").await;
+    let (_, second, _) = run(&c, "echo $$").await;
+    assert_eq!(first, second, "commands did not share the host shell");
+
+    // State stays inside its command.
+    run(
+        &c,
+        "cd /; export FERRY_LEAK=1; umask 0; trap 'echo trapped' EXIT",
+    )
+    .await;
+    let (rc, out, _) = run(&c, "pwd; echo \"[$FERRY_LEAK]\"").await;
+    assert_eq!(rc, 0);
+    assert!(out.ends_with("\n[]\n") && !out.starts_with("/\n"), "{out}");
+    assert!(!out.contains("trapped"), "{out}");
+
+    // exit, exec, a syntax error and set -e end only their own command.
+    assert_eq!(run(&c, "exit 3").await.0, 3);
+    assert_eq!(run(&c, "exec sh -c 'exit 4'").await.0, 4);
+    let (rc, _, err) = run(&c, "if then fi (").await;
+    assert_eq!(rc, 2, "{err}");
+    assert!(!err.is_empty());
+    assert_eq!(
+        run(&c, "set -e; false; echo no").await,
+        (1, String::new(), String::new())
+    );
+
+    // A command that reads stdin and was given none sees EOF at once rather
+    // than the frames that follow it.
+    let (rc, out, _) = run(&c, "cat; echo after").await;
+    assert_eq!((rc, out.as_str()), (0, "after\n"));
+
+    // Output without a final newline, and text that looks like a marker.
+    assert_eq!(run(&c, "printf abc").await.1, "abc");
+    assert_eq!(run(&c, "printf '\\037x 0\\n'").await.1, "\u{1f}x 0\n");
+    assert_eq!(run(&c, "printf 'e' >&2").await.2, "e");
+
+    // Killing the host shell loses that command; the next one gets a new shell.
+    let r = c.exec(&ExecRequest::new("kill -KILL $$")).await;
+    assert!(matches!(r, Err(ConnError::Lost(_))), "{r:?}");
+    let (rc, again, _) = run(&c, "echo $$").await;
+    assert_eq!(rc, 0);
+    assert_ne!(again, first);
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@
 pub mod known_hosts;
 pub mod local;
 pub mod options;
+pub mod shell;
 pub mod spec;
 pub mod ssh;
 
@@ -82,7 +83,7 @@ pub enum ConnError {
 
 /// An open connection to one host.
 pub enum Connection {
-    Ssh(ssh::SshConnection),
+    Ssh(Box<ssh::SshConnection>),
     Local(local::LocalConnection),
 }
 
@@ -91,7 +92,9 @@ impl Connection {
     pub async fn connect(spec: &ConnSpec) -> Result<Connection, ConnError> {
         match spec.kind {
             ConnKind::Local => Ok(Connection::Local(local::LocalConnection::new())),
-            ConnKind::Ssh => Ok(Connection::Ssh(ssh::SshConnection::connect(spec).await?)),
+            ConnKind::Ssh => Ok(Connection::Ssh(Box::new(
+                ssh::SshConnection::connect(spec).await?,
+            ))),
         }
     }
 

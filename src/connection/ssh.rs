@@ -20,6 +20,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::Semaphore;
 
 use super::known_hosts::{self, Verdict};
+use super::shell::{self, Shell};
 use super::spec::known_hosts_name;
 use super::{ConnError, ConnSpec, ExecOutput, ExecRequest, HostKeyPolicy};
 
@@ -55,6 +56,13 @@ fn could_be_pid_line(stderr: &[u8]) -> bool {
     stderr[..n] == PID_MARK.as_bytes()[..n] && !stderr.contains(&b'\n')
 }
 
+/// `FERRY_SSH_SHELL=0` runs every command on an exec channel of its own (to
+/// measure one design against the other).
+fn shell_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("FERRY_SSH_SHELL").map_or(true, |v| v != "0"))
+}
+
 /// sshd's default `MaxSessions`: more concurrent session channels get refused.
 const MAX_SESSIONS: usize = 10;
 
@@ -63,6 +71,9 @@ pub struct SshConnection {
     /// ProxyJump hops; the target's stream runs through them, so they live as long.
     jumps: Vec<Handle<Client>>,
     sessions: Arc<Semaphore>,
+    /// The persistent shell commands are framed on (see `shell.rs`); opened
+    /// at the first command, reopened if it dies.
+    shell: tokio::sync::Mutex<Option<Shell>>,
     /// `user@host` for messages.
     label: String,
 }
@@ -124,6 +135,42 @@ impl SshConnection {
         }
     }
 
+    /// Run one command: framed on the host's persistent shell when it is
+    /// free, else (a timeout, large stdin, or commands running at once) on an
+    /// exec channel of its own.
+    pub async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnError> {
+        let small = req.stdin.as_ref().map_or(0, Vec::len) <= shell::STDIN_MAX;
+        if req.timeout.is_none() && small && shell_enabled() {
+            if let Ok(mut slot) = self.shell.try_lock() {
+                if slot.as_mut().is_some_and(|sh| !sh.usable()) {
+                    if let Some(old) = slot.take() {
+                        tokio::spawn(old.close());
+                    }
+                }
+                if slot.is_none() {
+                    *slot = self.open_shell().await;
+                }
+                if let Some(sh) = slot.as_mut() {
+                    return match sh.run(req).await {
+                        Ok(out) => Ok(out),
+                        Err(shell::ShellGone(why)) => {
+                            *slot = None;
+                            Err(ConnError::Lost(format!("{}: {why}", self.label)))
+                        }
+                    };
+                }
+            }
+        }
+        self.exec_channel(req).await
+    }
+
+    /// Open the persistent shell; `None` (use exec channels) if that fails.
+    async fn open_shell(&self) -> Option<Shell> {
+        let permit = self.sessions.clone().acquire_owned().await.ok()?;
+        let channel = self.open_session().await.ok()?;
+        Shell::open(channel, permit).await.ok()
+    }
+
     /// Run one command on its own session channel.
     ///
     /// With a timeout, the command is prefixed by a line on stderr that
@@ -132,7 +179,7 @@ impl SshConnection {
     /// closing the channel does not stop the command, so on expiry ferry kills
     /// the group (sshd makes each session a process group leader) over a
     /// second channel.
-    pub async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnError> {
+    async fn exec_channel(&self, req: &ExecRequest) -> Result<ExecOutput, ConnError> {
         let permit = self
             .sessions
             .clone()
@@ -318,6 +365,9 @@ impl SshConnection {
     }
 
     pub async fn close(self) {
+        if let Some(sh) = self.shell.into_inner() {
+            sh.close().await;
+        }
         let _ = self
             .handle
             .disconnect(Disconnect::ByApplication, "", "en")
@@ -379,6 +429,7 @@ async fn connect_once(
                 handle,
                 jumps,
                 sessions: Arc::new(Semaphore::new(MAX_SESSIONS)),
+                shell: tokio::sync::Mutex::new(None),
                 label: format!("{user}@{host}"),
             });
         }

@@ -225,7 +225,10 @@ const WRITE_BODY: &str = r#"ferry_write() {
     fi
   fi
   if [ "$bk" = 1 ] && [ "$fs_ex" = 1 ]; then
-    B="$P.$$.$(date +%Y-%m-%d@%H:%M:%S)~"
+    # Ansible names backups with its pid. Commands run in a subshell of a
+    # long-lived host shell whose $$ never changes; /proc/self is this one.
+    { read -r bpid _ </proc/self/stat; } 2>/dev/null || bpid=$$
+    B="$P.$bpid.$(date +%Y-%m-%d@%H:%M:%S)~"
     cp -p -- "$P" "$B" 2>/dev/null || ferry_fail "Could not make backup of $P to $B"
     ferry_kv backup_file "$B"
   fi
