@@ -353,9 +353,12 @@ class MemSampler(threading.Thread):
 
 
 def command_for(tool, workload, inv_dir, n, port, extra=()):
-    if tool == "ferry":
+    if tool in ("ferry", "ferry-exec"):
+        # ferry-exec: the same binary with one exec channel per command instead
+        # of the persistent host shell, to compare the two designs
+        env = {"FERRY_SSH_SHELL": "0"} if tool == "ferry-exec" else {}
         return [FERRY, "playbook", "-i", f"{inv_dir}/inventory.yml", "-f", str(n), *extra,
-                f"{WL}/{workload}.yml"], {}
+                f"{WL}/{workload}.yml"], env
     if tool.startswith("ansible"):
         mode = "tuned" if tool == "ansible-tuned" else "default"
         env = {"ANSIBLE_CONFIG": f"{inv_dir}/ansible-{mode}.cfg"}
@@ -430,7 +433,7 @@ def summarize(results, n, title):
     for (wl, ph) in sorted({(k[0], k[1]) for k in groups}, key=lambda k: (k[0] != "oidc6", k[1] != "first", k)):
         ferry = groups.get((wl, ph, "ferry"))
         fmed = statistics.median(r["wall"] for r in ferry) if ferry else None
-        for tool in ["ferry", "sshmux", "pyinfra", "ansible-tuned", "ansible-default"]:
+        for tool in ["ferry", "ferry-exec", "sshmux", "pyinfra", "ansible-tuned", "ansible-default"]:
             rs = groups.get((wl, ph, tool))
             if not rs:
                 continue
@@ -516,13 +519,13 @@ def cmd_rtt(n):
                 for rep in range(reps):
                     for wl, phase in (("empty0", "-"), ("ping1", "-"), ("oidc6", "first"), ("oidc6", "second"),
                                       ("mix20", "first")):
-                        if tool == "sshmux" and wl in ("empty0", "ping1"):
+                        if not tool.startswith("ferry") and wl in ("empty0", "ping1"):
                             continue
                         if phase == "first":
                             wipe_homes(n)
-                        if tool == "ferry":
+                        if tool.startswith("ferry"):
                             extra = ("-l", "h" + "1".zfill(max(3, len(str(n))))) if limit == 1 else ()
-                            r = run_once("ferry", wl, inv, n, pport, f"rtt-{tool}-l{limit}-{wl}-{phase}-{rep}",
+                            r = run_once(tool, wl, inv, n, pport, f"rtt-{tool}-l{limit}-{wl}-{phase}-{rep}",
                                          extra=extra, check_state=False)
                         else:
                             # the script runs on a hosts file cut to `limit` lines

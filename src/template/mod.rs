@@ -19,6 +19,7 @@
 mod crypt;
 mod filters;
 mod jinja_tests;
+mod literals;
 mod lookups;
 mod pyrepr;
 mod yaml_emit;
@@ -549,7 +550,12 @@ impl LazyVars {
 
     fn render_str(self: &Arc<Self>, s: &str) -> Result<Json, TemplateError> {
         if let Some(expr) = single_expression(s) {
-            if self.inner.env.compile_expression(expr).is_ok() {
+            if self
+                .inner
+                .env
+                .compile_expression(&literals::keep_backslashes(expr, true))
+                .is_ok()
+            {
                 let v = self.render_native(s)?;
                 return self.to_json(&v, s);
             }
@@ -558,8 +564,9 @@ impl LazyVars {
     }
 
     fn render_text(self: &Arc<Self>, s: &str) -> Result<String, TemplateError> {
+        let src = literals::keep_backslashes(s, false);
         let root = self.derive(false, IndexMap::new());
-        let res = self.inner.env.render_str(s, root.root_value());
+        let res = self.inner.env.render_str(&src, root.root_value());
         self.merge_from(&root);
         match res {
             Ok(out) => Ok(out),
@@ -567,7 +574,7 @@ impl LazyVars {
                 let root = self.derive_with(false, true, IndexMap::new());
                 self.inner
                     .env
-                    .render_str(s, root.root_value())
+                    .render_str(&src, root.root_value())
                     .map_err(|e| convert_error(e, s, &root))
             }
             Err(e) => Err(convert_error(e, s, &root)),
@@ -576,10 +583,11 @@ impl LazyVars {
 
     fn render_native(self: &Arc<Self>, s: &str) -> Result<Value, TemplateError> {
         let root = self.derive(true, IndexMap::new());
+        let src = literals::keep_backslashes(s, false);
         let tmpl = self
             .inner
             .env
-            .template_from_str(s)
+            .template_from_str(&src)
             .map_err(|e| convert_error(e, s, &root))?;
         let res = tmpl.render_captured(root.root_value());
         self.merge_from(&root);
@@ -613,10 +621,11 @@ impl LazyVars {
 
     fn eval_expr_value(self: &Arc<Self>, expr: &str) -> Result<Value, TemplateError> {
         let root = self.derive(false, IndexMap::new());
+        let src = literals::keep_backslashes(expr, true);
         let compiled = self
             .inner
             .env
-            .compile_expression(expr)
+            .compile_expression(&src)
             .map_err(|e| convert_error(e, expr, &root))?;
         let res = compiled.eval(root.root_value());
         self.merge_from(&root);
@@ -803,7 +812,10 @@ impl LazyVars {
         overlay: IndexMap<String, Value>,
     ) -> Result<String, TemplateError> {
         let root = self.derive(false, overlay);
-        let res = self.inner.env.render_str(s, root.root_value());
+        let res = self
+            .inner
+            .env
+            .render_str(&literals::keep_backslashes(s, false), root.root_value());
         res.map_err(|e| convert_error(e, s, &root))
     }
 

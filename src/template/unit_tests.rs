@@ -384,11 +384,11 @@ fn ansible_filters() {
             json!("abcX"),
         ),
         (
-            "{{ 'ab-cd' | regex_replace('(\\\\w+)-(\\\\w+)', '\\\\2-\\\\1') }}",
+            "{{ 'ab-cd' | regex_replace('(\\w+)-(\\w+)', '\\2-\\1') }}",
             json!("cd-ab"),
         ),
         (
-            "{{ 'ab-cd' | regex_replace('(?P<x>\\\\w+)-', '\\\\g<x>+') }}",
+            "{{ 'ab-cd' | regex_replace('(?P<x>\\w+)-', '\\g<x>+') }}",
             json!("ab+cd"),
         ),
         (
@@ -402,12 +402,12 @@ fn ansible_filters() {
         ("{{ 'foo123bar' | regex_search('[0-9]+') }}", json!("123")),
         ("{{ 'foo' | regex_search('[0-9]+') }}", json!(null)),
         (
-            "{{ 'k=v' | regex_search('(\\\\w)=(\\\\w)', '\\\\2', '\\\\1') }}",
+            "{{ 'k=v' | regex_search('(\\w)=(\\w)', '\\2', '\\1') }}",
             json!(["v", "k"]),
         ),
         ("{{ 'a1b2' | regex_findall('[0-9]') }}", json!(["1", "2"])),
         (
-            "{{ 'a=1 b=2' | regex_findall('(\\\\w)=(\\\\d)') }}",
+            "{{ 'a=1 b=2' | regex_findall('(\\w)=(\\d)') }}",
             json!([["a", "1"], ["b", "2"]]),
         ),
         ("{{ 'a.b*c' | regex_escape }}", json!("a\\.b\\*c")),
@@ -814,4 +814,29 @@ fn render_text_keeps_newline_and_trims_blocks() {
     assert_eq!(out, "a\nb\nend\n");
     assert!(Templar::is_template("a {# c #}"));
     assert!(!Templar::is_template("a { b }"));
+}
+
+/// Ansible (2.19, 2.20) keeps backslashes in Jinja string literals as written;
+/// checked against ansible-playbook 2.19.14.
+#[test]
+fn string_literals_keep_backslashes() {
+    check(&[
+        (r#"{{ "a\nb" | length }}"#, json!(4)),
+        (r#"{{ "q\"q" }}"#, json!("q\\\"q")),
+        (r#"{{ "b\\s" | length }}"#, json!(4)),
+        (r#"{{ "o\101" }}"#, json!("o\\101")),
+        (
+            r#"{{ 'Hello World' | regex_replace('(\w+) (\w+)', '\2 \1') }}"#,
+            json!("World Hello"),
+        ),
+        (
+            r"{{ 'Hello World' | regex_replace('(\w+) (\w+)', '\\2 \\1') }}",
+            json!("\\2 \\1"),
+        ),
+        (r"{% raw %}{{ '\n' }}{% endraw %}", json!("{{ '\\n' }}")),
+    ]);
+    let t = templar();
+    assert!(t
+        .eval_condition(&json!(r"'a1' is match('a\d')"), &vars())
+        .unwrap_or(false));
 }
