@@ -502,6 +502,22 @@ def start_proxy(port, delay_ms):
     return p, pport
 
 
+def proxy_turns(proxy):
+    """Direction changes the proxy has seen so far (SIGUSR1 makes it print its
+    counters as a JSON line to its log)."""
+    path = os.path.join(RESULTS, "proxy.log")
+    before = os.path.getsize(path)
+    proxy.send_signal(signal.SIGUSR1)
+    for _ in range(100):
+        time.sleep(0.02)
+        with open(path) as f:
+            f.seek(before)
+            tail = f.read()
+        if tail.endswith("\n"):
+            return json.loads(tail.strip().splitlines()[-1])["turns"]
+    return None
+
+
 def cmd_rtt(n):
     port = int(open(os.path.join(STATE, "port")).read())
     delay = float(os.environ.get("DELAY_MS", "5"))
@@ -516,6 +532,7 @@ def cmd_rtt(n):
         for limit in ([1, n] if n > 1 else [1]):
             for tool in tools:
                 meas = {}
+                turns = {}
                 for rep in range(reps):
                     for wl, phase in (("empty0", "-"), ("ping1", "-"), ("oidc6", "first"), ("oidc6", "second"),
                                       ("mix20", "first")):
@@ -523,6 +540,7 @@ def cmd_rtt(n):
                             continue
                         if phase == "first":
                             wipe_homes(n)
+                        turns0 = proxy_turns(proxy) if limit == 1 else None
                         if tool.startswith("ferry"):
                             extra = ("-l", "h" + "1".zfill(max(3, len(str(n))))) if limit == 1 else ()
                             r = run_once(tool, wl, inv, n, pport, f"rtt-{tool}-l{limit}-{wl}-{phase}-{rep}",
@@ -536,6 +554,10 @@ def cmd_rtt(n):
                             rc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
                             r = {"wall": time.perf_counter() - t0, "rc": rc}
                         meas.setdefault((wl, phase), []).append(r["wall"])
+                        if turns0 is not None:
+                            t1 = proxy_turns(proxy)
+                            if t1 is not None:
+                                turns.setdefault((wl, phase), []).append(t1 - turns0)
                         if r["rc"] != 0:
                             log(f"  !! rtt {tool} {wl} rc={r['rc']}")
                 med = {k: statistics.median(v) for k, v in meas.items()}
@@ -547,6 +569,12 @@ def cmd_rtt(n):
                     k = TASKS[wl]
                     row = {"tool": tool, "hosts": limit, "workload": wl, "phase": phase, "wall": t,
                            "connect_ping1": conn, "empty0": empty}
+                    tw, tp = turns.get((wl, phase)), turns.get(("ping1", "-"))
+                    if tw and tp:
+                        # protocol round trips counted by the proxy: each is two
+                        # direction changes; the 1-ping playbook's connect and
+                        # first command subtracted, per remaining task
+                        row["turn_rt_per_task"] = (statistics.median(tw) - statistics.median(tp)) / 2 / (k - 1)
                     if conn is not None:
                         # (wall - connect) / RTT / tasks; connect := the 1-ping-task playbook,
                         # so the ping's own round trip(s) are subtracted too (a slight undercount)
@@ -562,14 +590,15 @@ def cmd_rtt(n):
         proxy.wait()
     lines = [f"### Through the delaying proxy: {delay:g} ms each way (RTT {rtt * 1000:g} ms), median of {reps}", "",
              "| tool | hosts | workload | run | wall (s) | connect (1-ping playbook, s) | 0-task playbook (s) | "
-             "RT/task (wall−connect)/RTT/tasks | RT/task incl. connect |",
-             "|---|---:|---|---|---:|---:|---:|---:|---:|"]
+             "RT/task (wall−connect)/RTT/tasks | RT/task incl. connect | protocol RT/task (proxy turns) |",
+             "|---|---:|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         c = f"{r['connect_ping1']:.3f}" if r.get("connect_ping1") is not None else "—"
         e = f"{r['empty0']:.3f}" if r.get("empty0") is not None else "—"
         rt = f"{r['rt_per_task']:.2f}" if "rt_per_task" in r else "—"
+        tr = f"{r['turn_rt_per_task']:.2f}" if "turn_rt_per_task" in r else "—"
         lines.append(f"| {r['tool']} | {r['hosts']} | {r['workload']} | {r['phase']} | {r['wall']:.3f} | {c} | {e} | "
-                     f"{rt} | {r['rt_per_task_incl_connect']:.2f} |")
+                     f"{rt} | {r['rt_per_task_incl_connect']:.2f} | {tr} |")
     text = "\n".join(lines) + "\n"
     json.dump(rows, open(os.path.join(RESULTS, f"rtt-n{n}.json"), "w"), indent=1)
     open(os.path.join(RESULTS, f"rtt-n{n}.md"), "w").write(text)
