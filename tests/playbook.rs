@@ -735,3 +735,72 @@ fn no_log_that_cannot_be_templated_still_hides() {
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(!r.all().contains("Hidden-Value-7"), "{}", r.all());
 }
+
+/// Files written over the persistent host shell: modes creation cannot set
+/// (x, setuid), quotes and NUL bytes in content, over an existing read-only
+/// file; no temporary file is left behind and a second run changes nothing.
+#[test]
+fn copy_modes_and_awkward_content_over_the_host_shell() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(&sshd, dir.path());
+    let bin: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+    std::fs::write(dir.path().join("blob.bin"), &bin).unwrap();
+    let pb = write(
+        dir.path(),
+        "files.yml",
+        r##"
+- hosts: oidc
+  gather_facts: false
+  tasks:
+    - copy: {content: "it's \"quoted\" $HOME `x`\n", dest: "{{ remote_dir }}/q", mode: "0400"}
+    - copy: {content: "#!/bin/sh\necho run\n", dest: "{{ remote_dir }}/x.sh", mode: "0755"}
+    - copy: {content: "s", dest: "{{ remote_dir }}/suid", mode: "4750"}
+    - copy: {src: blob.bin, dest: "{{ remote_dir }}/blob.bin", mode: "0600"}
+    - copy: {content: "no newline", dest: "{{ remote_dir }}/nn"}
+"##,
+    );
+    let first = ferry(dir.path(), &["playbook", "-i", &inv, &pb]);
+    assert_eq!(first.code, 0, "{}", first.all());
+    assert_eq!(recap(&first.stdout, "vm1")[1], 5, "{}", first.stdout);
+    let rd = sshd.remote_dir();
+    let mode = |n: &str| std::fs::metadata(rd.join(n)).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(
+        (mode("q"), mode("x.sh"), mode("suid"), mode("blob.bin")),
+        (0o400, 0o755, 0o4750, 0o600)
+    );
+    assert_eq!(
+        std::fs::read_to_string(rd.join("q")).unwrap(),
+        "it's \"quoted\" $HOME `x`\n"
+    );
+    assert_eq!(std::fs::read(rd.join("blob.bin")).unwrap(), bin);
+    assert_eq!(
+        std::fs::read_to_string(rd.join("nn")).unwrap(),
+        "no newline"
+    );
+
+    // New content over the read-only file, then a run that changes nothing.
+    let pb2 = pb.replace("files.yml", "files2.yml");
+    std::fs::write(
+        &pb2,
+        std::fs::read_to_string(&pb)
+            .unwrap()
+            .replace("it's", "it is"),
+    )
+    .unwrap();
+    let again = ferry(dir.path(), &["playbook", "-i", &inv, &pb2]);
+    assert_eq!(recap(&again.stdout, "vm1")[1], 1, "{}", again.stdout);
+    assert!(std::fs::read_to_string(rd.join("q"))
+        .unwrap()
+        .starts_with("it is"));
+    assert_eq!(mode("q"), 0o400);
+    let same = ferry(dir.path(), &["playbook", "-i", &inv, &pb2]);
+    assert_eq!(recap(&same.stdout, "vm1")[1], 0, "{}", same.stdout);
+    let leftovers: Vec<_> = std::fs::read_dir(&rd)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".ferry"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -200,29 +200,46 @@ fn nonce() -> String {
 /// The text of one frame.
 fn frame(req: &ExecRequest, nonce: &str) -> Vec<u8> {
     let script = super::shell_quote(&req.full_command());
-    let mut f = String::with_capacity(script.len() + 200);
-    f.push_str("__ferry_s=");
-    f.push_str(&script);
-    f.push('\n');
+    let mut f: Vec<u8> = Vec::with_capacity(script.len() + 200);
+    f.extend_from_slice(b"__ferry_s=");
+    f.extend_from_slice(script.as_bytes());
+    f.push(b'\n');
     match req.stdin.as_deref().filter(|d| !d.is_empty()) {
-        None => f.push_str("( eval \"$__ferry_s\" ) </dev/null\n"),
+        None => f.extend_from_slice(b"( eval \"$__ferry_s\" ) </dev/null\n"),
+        // Bytes without NUL fit in a shell variable: printf is a builtin, so
+        // feeding them costs a fork, no exec; file scripts may also read
+        // `__ferry_in` directly instead of starting `cat`.
+        Some(data) if !data.contains(&0) => {
+            f.extend_from_slice(b"__ferry_in='");
+            for &b in data {
+                if b == b'\'' {
+                    f.extend_from_slice(b"'\\''");
+                } else {
+                    f.push(b);
+                }
+            }
+            f.extend_from_slice(b"'\nprintf '%s' \"$__ferry_in\" | ( eval \"$__ferry_s\" )\n");
+        }
         Some(data) => {
-            f.push_str(&format!(
-                "base64 -d <<'E{nonce}' | ( eval \"$__ferry_s\" )\n"
-            ));
+            f.extend_from_slice(
+                format!("base64 -d <<'E{nonce}' | ( eval \"$__ferry_s\" )\n").as_bytes(),
+            );
             let b64 = base64ct::Base64::encode_string(data);
             for line in b64.as_bytes().chunks(76) {
-                // base64 output is ASCII, so the chunks are valid UTF-8.
-                f.push_str(std::str::from_utf8(line).unwrap_or_default());
-                f.push('\n');
+                f.extend_from_slice(line);
+                f.push(b'\n');
             }
-            f.push_str(&format!("E{nonce}\n"));
+            f.extend_from_slice(format!("E{nonce}\n").as_bytes());
         }
     }
-    f.push_str(&format!(
-        "printf '\\037%s %d\\n' {nonce} \"$?\"; printf '\\037%s\\n' {nonce} >&2\n"
-    ));
-    f.into_bytes()
+    f.extend_from_slice(
+        format!(
+            "__ferry_r=$?; unset __ferry_in; printf '\\037%s %d\\n' {nonce} \"$__ferry_r\"; \
+             printf '\\037%s\\n' {nonce} >&2\n"
+        )
+        .as_bytes(),
+    );
+    f
 }
 
 use base64ct::Encoding as _;
@@ -253,6 +270,12 @@ mod tests {
         let f = String::from_utf8(frame(&r, "n2")).unwrap_or_default();
         assert!(f.contains("base64 -d <<'En2' | ( eval"), "{f}");
         assert!(f.contains("\nAAECCg==\nEn2\n"), "{f}");
+        r.stdin = Some(b"it's\n".to_vec());
+        let f = String::from_utf8(frame(&r, "n3")).unwrap_or_default();
+        assert!(
+            f.contains("__ferry_in='it'\\''s\n'\nprintf '%s' \"$__ferry_in\" | ( eval"),
+            "{f}"
+        );
     }
 
     #[test]

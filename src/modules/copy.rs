@@ -273,8 +273,8 @@ async fn copy_bytes(
     let sum = fs::sha1_hex(bytes);
     let (cmd, stdin) = match stdin_override {
         Some(None) => ("ferry_fail 'content not sent'", None),
-        Some(Some(b)) => ("cat", Some(b)),
-        None => ("cat", Some(bytes.to_vec())),
+        Some(Some(b)) => (fs::STDIN_CONTENT, Some(b)),
+        None => (fs::STDIN_CONTENT, Some(bytes.to_vec())),
     };
     let attrs = Attrs {
         mode: one.mode.clone(),

@@ -86,6 +86,12 @@ ferry_attrs() {
 }
 "#;
 
+/// `content_cmd` for content sent as the command's stdin. On the persistent
+/// host shell, stdin without NUL bytes is also in `__ferry_in`, and printf
+/// (a builtin) writes it without starting `cat`.
+pub const STDIN_CONTENT: &str =
+    "if [ -n \"${__ferry_in+x}\" ]; then printf '%s' \"$__ferry_in\"; else cat; fi";
+
 /// `name='value'` for the script's header.
 pub fn var(name: &str, value: &str) -> String {
     format!("{name}={}\n", shell_quote(value))
@@ -205,19 +211,34 @@ const WRITE_BODY: &str = r#"ferry_write() {
   if [ ! -d "$D" ]; then
     [ "$mkd" = 1 ] && mkdir -p -- "$D" 2>/dev/null || ferry_fail "Destination directory $D does not exist"
   fi
-  T=$(mktemp "$D/.ferry_tmp.XXXXXXXX" 2>/dev/null) || ferry_fail "Destination $D not writable"
+  # The nonce makes the name unique; noclobber (`set -C`) opens it with
+  # O_EXCL, so an existing file (or a planted link) is never written through.
+  T="$D/.ferry_tmp.$N"
   trap 'rm -f "$T" "$T.err"' EXIT
   echo "tmp=$T"
   if [ "$fs_ex" = 1 ]; then m=$((fs_raw & 4095)); d=0; else m=$((438 & ~um)); d=0; fi
   [ "$FMS" = 1 ] && ferry_mode
-  # mktemp made $T 0600, so the content is private while it is written; the
-  # final owner and mode come after (a 0400 mode would forbid our own write,
-  # and chown clears setuid bits, so chmod goes last).
-  ferry_content > "$T" || ferry_fail "failed to write content to $T"
+  # The file is born with its final permission bits (umask set to their
+  # complement), and one open both creates and writes it, so a 0400 mode
+  # does not lock us out and the content is never more readable than asked.
+  fw_u=$((~m & 511))
+  umask $(((fw_u >> 6 & 7) * 100 + (fw_u >> 3 & 7) * 10 + (fw_u & 7)))
+  set -C
+  ferry_content > "$T"; fw_rc=$?
+  set +C
+  umask $(((um >> 6 & 7) * 100 + (um >> 3 & 7) * 10 + (um & 7)))
+  if [ "$fw_rc" != 0 ]; then
+    [ -e "$T" ] || ferry_fail "Destination $D not writable"
+    ferry_fail "failed to write content to $T"
+  fi
   # An existing file keeps its owner; one we own already needs no chown.
   if [ -n "$FO" ]; then ferry_chown "$T"; elif [ "$fs_ex" = 1 ] && ! [ -O "$P" ]; then chown "$fs_uid" "$T" 2>/dev/null; fi
   if [ -n "$FG" ]; then ferry_chgrp "$T"; elif [ "$fs_ex" = 1 ]; then chgrp "$fs_gid" "$T" 2>/dev/null; fi
-  chmod "$(printf %o "$m")" "$T" || ferry_fail "chmod failed on $T"
+  # Creation cannot set execute, setuid/setgid or sticky bits (and chown
+  # clears setuid/setgid): those need a chmod, after any chown.
+  if [ $((m & ~438)) != 0 ]; then
+    chmod "$(printf %o "$m")" "$T" || ferry_fail "chmod failed on $T"
+  fi
   if [ "$val" = 1 ]; then
     vout=$(ferry_validate 2>"$T.err" </dev/null); vrc=$?
     if [ "$vrc" != 0 ]; then

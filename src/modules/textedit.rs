@@ -76,7 +76,7 @@ pub async fn commit(
         }));
     }
     let (sum, cmd, stdin) = match new {
-        Some(b) => (fs::sha1_hex(b), "cat", Some(b.to_vec())),
+        Some(b) => (fs::sha1_hex(b), fs::STDIN_CONTENT, Some(b.to_vec())),
         None => (
             fs::sha1_hex(probe.content.as_deref().unwrap_or_default()),
             "ferry_fail 'the file changed while it was being edited'",
