@@ -197,7 +197,7 @@ pub fn check_args(spec: &ArgSpec, name: &str, args: &Args) -> Result<(), ModResu
 /// What is wrong with a task's arguments, and which argument it is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArgError {
-    /// The argument as written (`None`: the arguments as a whole).
+    /// The argument as written.
     pub key: String,
     /// True when the error is about the value rather than the name.
     pub at_value: bool,
