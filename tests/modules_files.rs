@@ -205,10 +205,11 @@ async fn copy_argument_errors() {
         json!({"content": "x", "dest": "/tmp/x", "bogus": 1}),
     )
     .await;
+    // Ansible's copy action runs `ansible.legacy.copy`, which names itself.
     assert!(r["msg"]
         .as_str()
         .unwrap()
-        .starts_with("Unsupported parameters for (copy) module: bogus."));
+        .starts_with("Unsupported parameters for (ansible.legacy.copy) module: bogus."));
     let r = run(
         "copy",
         json!({"content": "x", "dest": s(&d.path().join("missing/dir/f"))}),

@@ -369,7 +369,7 @@ fn undefined_variable_names_the_variable_and_the_place() {
     let pb = write(
         d,
         "u.yml",
-        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - name: uses an undefined var\n      debug:\n        msg: \"{{ nope }}\"\n    - debug: msg=not reached\n",
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - name: uses an undefined var\n      debug:\n        msg: \"{{ nope }}\"\n    - debug: msg=\"not reached\"\n",
     );
     let r = ferry(d, &["playbook", &pb]);
     assert_eq!(r.code, 2, "{}", r.all());
@@ -440,6 +440,124 @@ fn parse_errors_stop_before_anything_runs() {
 }
 
 #[test]
+fn module_argument_errors_stop_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let marker = d.join("ran");
+    let pb = write(
+        d,
+        "args.yml",
+        &format!(
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - file: path={} state=touch\n    \
+             - name: a typo in an argument\n      copy:\n        content: x\n        destt: /tmp/x\n",
+            marker.display()
+        ),
+    );
+    for args in [
+        vec!["playbook", &pb],
+        vec!["playbook", "--syntax-check", &pb],
+    ] {
+        let r = ferry(d, &args);
+        assert_eq!(r.code, 4, "{}", r.all());
+        assert!(
+            r.stderr.starts_with(
+                "[ERROR]: Unsupported parameters for (ansible.legacy.copy) module: destt. \
+                 Supported parameters include: _original_basename, attributes, backup, checksum, \
+                 content, dest, directory_mode, follow, force, group, local_follow, mode, owner, \
+                 remote_src, selevel, serole, setype, seuser, src, unsafe_writes, validate (attr). \
+                 Did you mean 'dest'?\n"
+            ),
+            "{}",
+            r.stderr
+        );
+        // The origin is the argument's name, with the lines before it.
+        assert!(
+            r.stderr.contains(&format!(
+                "Origin: {pb}:8:9\n\n6       copy:\n7         content: x\n8         destt: /tmp/x\n          ^ column 9\n"
+            )),
+            "{}",
+            r.stderr
+        );
+        assert!(!marker.exists(), "a task ran before the argument error");
+    }
+
+    // Free-form k=v is checked after splitting, in handlers too; a wrong
+    // type points at the argument inside the text.
+    let pb = write(
+        d,
+        "types.yml",
+        &format!(
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - file: path={} state=touch\n      \
+             notify: h\n  handlers:\n    - name: h\n      file: path=/tmp state=directory recurse=maybe\n",
+            marker.display()
+        ),
+    );
+    let r = ferry(d, &["playbook", &pb]);
+    assert_eq!(r.code, 4, "{}", r.all());
+    assert!(
+        r.stderr.starts_with(
+            "[ERROR]: argument 'recurse' is of type str and we were unable to convert to bool: \
+             The value 'maybe' is not a valid boolean."
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!("Origin: {pb}:8:39\n")),
+        "{}",
+        r.stderr
+    );
+    assert!(!marker.exists());
+
+    // An included file is checked when it is loaded, before its first task.
+    write(
+        d,
+        "inc.yml",
+        &format!(
+            "- file: path={} state=touch\n- stat:\n    path: /\n    bogus: 1\n",
+            marker.display()
+        ),
+    );
+    let pb = write(
+        d,
+        "inc_main.yml",
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - include_tasks: inc.yml\n",
+    );
+    let r = ferry(d, &["playbook", &pb]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stdout.contains(
+            "Unsupported parameters for (stat) module: bogus. Supported parameters include: "
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !marker.exists(),
+        "an included task ran before the argument error"
+    );
+
+    // What Ansible converts is accepted: aliases, yes/no strings, numbers
+    // as strings and strings as numbers, templated values.
+    let pb = write(
+        d,
+        "ok.yml",
+        &format!(
+            "- hosts: localhost\n  gather_facts: no\n  vars:\n    flag: true\n  tasks:\n    \
+             - file: dest={} state=touch unsafe_writes=No\n    \
+             - stat:\n        name: /\n        follow: \"{{{{ flag }}}}\"\n        get_checksum: 0\n        mime: \"off\"\n    \
+             - command: echo hi\n      args:\n        chdir: /\n        strip_empty_ends: \"1\"\n    \
+             - debug:\n        msg: x\n        verbosity: \"0\"\n    \
+             - ping:\n        data: 5\n",
+            marker.display()
+        ),
+    );
+    let r = ferry(d, &["playbook", &pb]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(marker.exists());
+}
+
+#[test]
 fn blocks_loops_retries_and_failures_over_ssh() {
     let sshd = Sshd::start();
     let dir = tempfile::tempdir().unwrap();
@@ -453,7 +571,7 @@ fn blocks_loops_retries_and_failures_over_ssh() {
   tasks:
     - block:
         - command: "false"
-        - debug: msg=not reached
+        - debug: msg="not reached"
       rescue:
         - debug: msg="rescued {{ ansible_failed_result.rc }}"
       always:

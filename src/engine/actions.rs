@@ -443,16 +443,12 @@ impl Engine {
             Ok(n) => n,
             Err(e) => return failed(e),
         };
-        // The include's own `vars:` reach the included tasks.
+        // The include's own `vars:` reach the included tasks (its arguments
+        // were checked at parse time: there are no others).
         let mut scope = Common {
             vars: task.common.vars.clone(),
             ..Default::default()
         };
-        for (k, v) in args {
-            if k != "file" && k != "_raw_params" && k != "apply" {
-                scope.vars.insert(k.clone(), v.clone());
-            }
-        }
         // The loop variable of a looped include is visible inside it.
         let lc = &task.loop_control;
         let lv = lc.loop_var.clone().unwrap_or_else(|| "item".to_string());
@@ -609,22 +605,16 @@ impl Engine {
                 ))
             }
         };
+        // The template-only options stay here; copy gets the rest.
+        let template_only = |k: &str| {
+            k == "src"
+                || crate::playbook::TEMPLATE_PARAMS
+                    .iter()
+                    .any(|p| p.name == k && k != "follow")
+        };
         let mut copy_args: Vars = args
             .iter()
-            .filter(|(k, _)| {
-                !matches!(
-                    k.as_str(),
-                    "src"
-                        | "newline_sequence"
-                        | "trim_blocks"
-                        | "lstrip_blocks"
-                        | "variable_start_string"
-                        | "variable_end_string"
-                        | "block_start_string"
-                        | "block_end_string"
-                        | "output_encoding"
-                )
-            })
+            .filter(|(k, _)| !template_only(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         copy_args.insert("content".into(), Value::String(rendered));

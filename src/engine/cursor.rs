@@ -287,6 +287,7 @@ mod tests {
             action: "debug".into(),
             args: Vars::new(),
             arg_spans: Default::default(),
+            arg_key_spans: Default::default(),
             when_spans: vec![],
             register: None,
             loop_: None,

@@ -5,39 +5,29 @@
 use serde_json::Value;
 
 use super::fs::{self, Attrs};
+use super::spec::{check_args, ArgSpec, Param, Type, FILE_COMMON};
 use super::textedit::{self, attrs_msg, py_regex, Commit};
-use super::{arg_bool, arg_str, check_args, failed, Args, ModResult, ModuleCtx};
+use super::{arg_bool, arg_str, failed, Args, ModResult, ModuleCtx};
 use crate::connection::ConnError;
 
-const KNOWN: &[&str] = &[
-    "path",
-    "dest",
-    "destfile",
-    "name",
-    "state",
-    "marker",
-    "block",
-    "content",
-    "insertafter",
-    "insertbefore",
-    "create",
-    "backup",
-    "validate",
-    "marker_begin",
-    "marker_end",
-    "append_newline",
-    "prepend_newline",
-    "mode",
-    "owner",
-    "group",
-    "unsafe_writes",
-    "attributes",
-    "attr",
-    "seuser",
-    "serole",
-    "setype",
-    "selevel",
-];
+pub const SPEC: ArgSpec = ArgSpec::module(&[
+    &[
+        Param::aliased("path", &["dest", "destfile", "name"], Type::Path),
+        Param::new("state", Type::Str),
+        Param::new("marker", Type::Str),
+        Param::aliased("block", &["content"], Type::Str),
+        Param::new("insertafter", Type::Str),
+        Param::new("insertbefore", Type::Str),
+        Param::new("create", Type::Bool),
+        Param::new("backup", Type::Bool),
+        Param::new("validate", Type::Str),
+        Param::new("marker_begin", Type::Str),
+        Param::new("marker_end", Type::Str),
+        Param::new("append_newline", Type::Bool),
+        Param::new("prepend_newline", Type::Bool),
+    ],
+    FILE_COMMON,
+]);
 
 /// The edit, independent of the host.
 pub struct BlockEdit {
@@ -53,7 +43,7 @@ pub struct BlockEdit {
 }
 
 pub async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModResult, ConnError> {
-    if let Err(r) = check_args("blockinfile", args, KNOWN) {
+    if let Err(r) = check_args(&SPEC, "blockinfile", args) {
         return Ok(r);
     }
     match go(ctx, args).await? {

@@ -5,30 +5,48 @@ use std::time::{Instant, SystemTime};
 
 use serde_json::Value;
 
-use super::{arg_bool, arg_str, check_args, delta, failed, split_lines, timestamp};
+use super::spec::{check_args, ArgSpec, Param, Type};
+use super::{arg_bool, arg_str, delta, failed, split_lines, timestamp};
 use super::{Args, ModResult, ModuleCtx};
 use crate::connection::{shell_quote, ConnError, ExecRequest};
 use crate::kv::shlex_split;
 
-const KNOWN: &[&str] = &[
-    "_raw_params",
-    "_uses_shell",
-    "cmd",
-    "argv",
-    "chdir",
-    "creates",
-    "removes",
-    "executable",
-    "stdin",
-    "stdin_add_newline",
-    "strip_empty_ends",
-    "expand_argument_vars",
-    "warn",
+/// What `command` and `shell` share (the command module's spec in 2.19; its
+/// action plugin runs `ansible.legacy.command`, so errors name that).
+const PARAMS: &[Param] = &[
+    Param::new("_raw_params", Type::Str),
+    Param::new("_uses_shell", Type::Bool),
+    Param::new("cmd", Type::Str),
+    Param::new("argv", Type::List),
+    Param::new("chdir", Type::Path),
+    Param::new("executable", Type::Str),
+    Param::new("creates", Type::Path),
+    Param::new("removes", Type::Path),
+    Param::new("stdin", Type::Str),
+    Param::new("stdin_add_newline", Type::Bool),
+    Param::new("strip_empty_ends", Type::Bool),
 ];
 
+pub const SPEC: ArgSpec = ArgSpec {
+    report_as: Some("ansible.legacy.command"),
+    raw_params: true,
+    command_line: true,
+    ..ArgSpec::module(&[PARAMS, &[Param::new("expand_argument_vars", Type::Bool)]])
+};
+
+/// `shell` refuses `expand_argument_vars` (its action plugin says so).
+pub const SHELL_SPEC: ArgSpec = ArgSpec {
+    params: &[PARAMS],
+    ..SPEC
+};
+
 pub async fn run(ctx: &ModuleCtx<'_>, args: &Args, shell: bool) -> Result<ModResult, ConnError> {
-    let name = if shell { "shell" } else { "command" };
-    if let Err(r) = check_args(name, args, KNOWN) {
+    let (name, spec) = if shell {
+        ("shell", &SHELL_SPEC)
+    } else {
+        ("command", &SPEC)
+    };
+    if let Err(r) = check_args(spec, name, args) {
         return Ok(r);
     }
     match plan(ctx, args, shell) {

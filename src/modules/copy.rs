@@ -13,41 +13,40 @@ use serde_json::Value;
 
 use super::fs::{self, path_expr, var, Attrs, Report, WriteSpec};
 use super::mode::ModeSpec;
-use super::{arg_bool, arg_str, check_args, failed, Args, ModResult, ModuleCtx};
+use super::spec::{check_args, ArgSpec, Param, Type, FILE_COMMON};
+use super::{arg_bool, arg_str, failed, Args, ModResult, ModuleCtx};
 use crate::connection::{shell_quote, ConnError};
 
-const KNOWN: &[&str] = &[
-    "src",
-    "content",
-    "dest",
-    "mode",
-    "owner",
-    "group",
-    "force",
-    "thirsty",
-    "backup",
-    "remote_src",
-    "directory_mode",
-    "validate",
-    "follow",
-    "local_follow",
-    "checksum",
-    "decrypt",
-    "unsafe_writes",
-    "attributes",
-    "attr",
-    "seuser",
-    "serole",
-    "setype",
-    "selevel",
-    "_original_basename",
+/// copy's own options (2.19), shared with `template`, which hands its
+/// arguments on to copy.
+pub const PARAMS: &[Param] = &[
+    Param::new("src", Type::Path),
+    Param::new("_original_basename", Type::Str),
+    Param::new("content", Type::Str),
+    Param::new("dest", Type::Path),
+    Param::new("backup", Type::Bool),
+    Param::new("force", Type::Bool),
+    Param::new("validate", Type::Str),
+    Param::new("directory_mode", Type::Raw),
+    Param::new("remote_src", Type::Bool),
+    Param::new("local_follow", Type::Bool),
+    Param::new("checksum", Type::Str),
+    Param::new("follow", Type::Bool),
+    // Taken by the action plugin (non-strict boolean), never seen by the module.
+    Param::action("decrypt", Type::Raw),
 ];
+
+/// The action plugin runs `ansible.legacy.copy`, so Ansible's errors name that.
+pub const SPEC: ArgSpec = ArgSpec {
+    report_as: Some("ansible.legacy.copy"),
+    ..ArgSpec::module(&[PARAMS, FILE_COMMON])
+};
 
 /// Files at least this big are not sent before the host says it needs them.
 const INLINE_MAX: u64 = 256 * 1024;
 
 pub async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModResult, ConnError> {
-    if let Err(r) = check_args("copy", args, KNOWN) {
+    if let Err(r) = check_args(&SPEC, "copy", args) {
         return Ok(r);
     }
     let opts = match Opts::parse(args) {
@@ -128,7 +127,7 @@ impl Opts {
                 return Err(failed(format!("validate must contain %s: {v}")));
             }
         }
-        let force = arg_bool(args, "force", arg_bool(args, "thirsty", true)?)?;
+        let force = arg_bool(args, "force", true)?;
         Ok(Opts {
             source,
             dest,

@@ -5,38 +5,30 @@
 use serde_json::{Map, Value};
 
 use super::fs::{self, path_expr, var, Attrs, Report};
-use super::{arg_bool, arg_str, check_args, failed, Args, ModResult, ModuleCtx};
+use super::spec::{check_args, ArgSpec, Param, Type, FILE_COMMON};
+use super::{arg_bool, arg_str, failed, Args, ModResult, ModuleCtx};
 use crate::connection::ConnError;
 
-const KNOWN: &[&str] = &[
-    "path",
-    "dest",
-    "name",
-    "state",
-    "src",
-    "recurse",
-    "follow",
-    "force",
-    "mode",
-    "owner",
-    "group",
-    "access_time",
-    "modification_time",
-    "access_time_format",
-    "modification_time_format",
-    "unsafe_writes",
-    "attributes",
-    "attr",
-    "seuser",
-    "serole",
-    "setype",
-    "selevel",
-    "_original_basename",
-    "_diff_peek",
-];
+pub const SPEC: ArgSpec = ArgSpec::module(&[
+    &[
+        Param::new("state", Type::Str),
+        Param::aliased("path", &["dest", "name"], Type::Path),
+        Param::new("_original_basename", Type::Str),
+        Param::new("recurse", Type::Bool),
+        Param::new("force", Type::Bool),
+        Param::new("follow", Type::Bool),
+        Param::new("_diff_peek", Type::Bool),
+        Param::new("src", Type::Path),
+        Param::new("modification_time", Type::Str),
+        Param::new("modification_time_format", Type::Str),
+        Param::new("access_time", Type::Str),
+        Param::new("access_time_format", Type::Str),
+    ],
+    FILE_COMMON,
+]);
 
 pub async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModResult, ConnError> {
-    if let Err(r) = check_args("file", args, KNOWN) {
+    if let Err(r) = check_args(&SPEC, "file", args) {
         return Ok(r);
     }
     let p = match Plan::parse(args) {

@@ -7,36 +7,32 @@ use regex::{Captures, Regex};
 use serde_json::Value;
 
 use super::fs::{self, Attrs};
+use super::spec::{check_args, ArgSpec, Param, Type, FILE_COMMON};
 use super::textedit::{self, Commit};
-use super::{arg_bool, arg_str, check_args, failed, Args, ModResult, ModuleCtx};
+use super::{arg_bool, arg_str, failed, Args, ModResult, ModuleCtx};
 use crate::connection::ConnError;
 
-const KNOWN: &[&str] = &[
-    "path",
-    "dest",
-    "section",
-    "option",
-    "value",
-    "values",
-    "backup",
-    "state",
-    "exclusive",
-    "no_extra_spaces",
-    "ignore_spaces",
-    "allow_no_value",
-    "create",
-    "follow",
-    "mode",
-    "owner",
-    "group",
-    "unsafe_writes",
-    "attributes",
-    "attr",
-    "seuser",
-    "serole",
-    "setype",
-    "selevel",
-];
+/// community.general's spec, less what ferry does not implement
+/// (`section_has_values`, `modify_inactive_option`): those are refused
+/// rather than silently ignored.
+pub const SPEC: ArgSpec = ArgSpec::module(&[
+    &[
+        Param::aliased("path", &["dest"], Type::Path),
+        Param::new("section", Type::Str),
+        Param::new("option", Type::Str),
+        Param::new("value", Type::Str),
+        Param::new("values", Type::List),
+        Param::new("backup", Type::Bool),
+        Param::new("state", Type::Str),
+        Param::new("exclusive", Type::Bool),
+        Param::new("no_extra_spaces", Type::Bool),
+        Param::new("ignore_spaces", Type::Bool),
+        Param::new("allow_no_value", Type::Bool),
+        Param::new("create", Type::Bool),
+        Param::new("follow", Type::Bool),
+    ],
+    FILE_COMMON,
+]);
 
 /// The edit, independent of the host.
 #[derive(Clone, Debug, Default)]
@@ -52,7 +48,7 @@ pub struct IniEdit {
 }
 
 pub async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModResult, ConnError> {
-    if let Err(r) = check_args("community.general.ini_file", args, KNOWN) {
+    if let Err(r) = check_args(&SPEC, "community.general.ini_file", args) {
         return Ok(r);
     }
     match go(ctx, args).await? {

@@ -7,39 +7,28 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::fs::{self, Attrs};
+use super::spec::{check_args, ArgSpec, Param, Type, FILE_COMMON};
 use super::textedit::{self, attrs_msg, py_regex, py_template, Commit};
-use super::{arg_bool, arg_str, check_args, failed, Args, ModResult, ModuleCtx};
+use super::{arg_bool, arg_str, failed, Args, ModResult, ModuleCtx};
 use crate::connection::ConnError;
 
-const KNOWN: &[&str] = &[
-    "path",
-    "dest",
-    "destfile",
-    "name",
-    "state",
-    "regexp",
-    "regex",
-    "search_string",
-    "line",
-    "value",
-    "insertafter",
-    "insertbefore",
-    "backrefs",
-    "create",
-    "backup",
-    "firstmatch",
-    "validate",
-    "mode",
-    "owner",
-    "group",
-    "unsafe_writes",
-    "attributes",
-    "attr",
-    "seuser",
-    "serole",
-    "setype",
-    "selevel",
-];
+pub const SPEC: ArgSpec = ArgSpec::module(&[
+    &[
+        Param::aliased("path", &["dest", "destfile", "name"], Type::Path),
+        Param::new("state", Type::Str),
+        Param::aliased("regexp", &["regex"], Type::Str),
+        Param::new("search_string", Type::Str),
+        Param::aliased("line", &["value"], Type::Str),
+        Param::new("insertafter", Type::Str),
+        Param::new("insertbefore", Type::Str),
+        Param::new("backrefs", Type::Bool),
+        Param::new("create", Type::Bool),
+        Param::new("backup", Type::Bool),
+        Param::new("firstmatch", Type::Bool),
+        Param::new("validate", Type::Str),
+    ],
+    FILE_COMMON,
+]);
 
 /// The edit, independent of the host.
 pub struct LineEdit {
@@ -53,7 +42,7 @@ pub struct LineEdit {
 }
 
 pub async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModResult, ConnError> {
-    if let Err(r) = check_args("lineinfile", args, KNOWN) {
+    if let Err(r) = check_args(&SPEC, "lineinfile", args) {
         return Ok(r);
     }
     match go(ctx, args).await? {

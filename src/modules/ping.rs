@@ -3,11 +3,14 @@
 
 use serde_json::Value;
 
-use super::{arg_str, check_args, failed, Args, ModResult, ModuleCtx};
+use super::spec::{check_args, ArgSpec, Param, Type};
+use super::{arg_str, failed, Args, ModResult, ModuleCtx};
 use crate::connection::{ConnError, ExecRequest};
 
+pub const SPEC: ArgSpec = ArgSpec::module(&[&[Param::new("data", Type::Str)]]);
+
 pub async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModResult, ConnError> {
-    if let Err(r) = check_args("ping", args, &["data"]) {
+    if let Err(r) = check_args(&SPEC, "ping", args) {
         return Ok(r);
     }
     let data = arg_str(args, "data").unwrap_or_else(|| "pong".to_string());

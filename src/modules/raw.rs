@@ -4,13 +4,23 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::{arg_str, check_args, delta, failed, split_lines, Args, ModResult, ModuleCtx};
+use super::spec::{ArgSpec, Param, Type};
+use super::{arg_str, delta, failed, split_lines, Args, ModResult, ModuleCtx};
 use crate::connection::{ConnError, ExecRequest};
 
+/// Ansible's raw action reads `_raw_params` and `executable` and checks
+/// nothing else: other names are ignored, not refused.
+pub const SPEC: ArgSpec = ArgSpec {
+    raw_params: true,
+    command_line: true,
+    open: true,
+    ..ArgSpec::module(&[&[
+        Param::new("_raw_params", Type::Str),
+        Param::new("executable", Type::Str),
+    ]])
+};
+
 pub async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModResult, ConnError> {
-    if let Err(r) = check_args("raw", args, &["_raw_params", "executable"]) {
-        return Ok(r);
-    }
     let Some(text) = arg_str(args, "_raw_params").filter(|s| !s.trim().is_empty()) else {
         return Ok(failed("no command given"));
     };

@@ -5,36 +5,27 @@
 use serde_json::Value;
 
 use super::fs::Attrs;
+use super::spec::{check_args, ArgSpec, Param, Type, FILE_COMMON};
 use super::textedit::{self, attrs_msg, py_regex, py_template, Commit};
-use super::{arg_bool, arg_str, check_args, failed, Args, ModResult, ModuleCtx};
+use super::{arg_bool, arg_str, failed, Args, ModResult, ModuleCtx};
 use crate::connection::ConnError;
 
-const KNOWN: &[&str] = &[
-    "path",
-    "dest",
-    "destfile",
-    "name",
-    "regexp",
-    "replace",
-    "after",
-    "before",
-    "backup",
-    "validate",
-    "encoding",
-    "mode",
-    "owner",
-    "group",
-    "unsafe_writes",
-    "attributes",
-    "attr",
-    "seuser",
-    "serole",
-    "setype",
-    "selevel",
-];
+pub const SPEC: ArgSpec = ArgSpec::module(&[
+    &[
+        Param::aliased("path", &["dest", "destfile", "name"], Type::Path),
+        Param::new("regexp", Type::Str),
+        Param::new("replace", Type::Str),
+        Param::new("after", Type::Str),
+        Param::new("before", Type::Str),
+        Param::new("backup", Type::Bool),
+        Param::new("validate", Type::Str),
+        Param::new("encoding", Type::Str),
+    ],
+    FILE_COMMON,
+]);
 
 pub async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModResult, ConnError> {
-    if let Err(r) = check_args("replace", args, KNOWN) {
+    if let Err(r) = check_args(&SPEC, "replace", args) {
         return Ok(r);
     }
     match go(ctx, args).await? {

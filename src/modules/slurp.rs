@@ -2,11 +2,14 @@
 
 use serde_json::Value;
 
-use super::{arg_str, check_args, failed, Args, ModResult, ModuleCtx};
+use super::spec::{check_args, ArgSpec, Param, Type};
+use super::{arg_str, failed, Args, ModResult, ModuleCtx};
 use crate::connection::{ConnError, ExecRequest};
 
+pub const SPEC: ArgSpec = ArgSpec::module(&[&[Param::aliased("src", &["path"], Type::Path)]]);
+
 pub async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModResult, ConnError> {
-    if let Err(r) = check_args("slurp", args, &["src", "path"]) {
+    if let Err(r) = check_args(&SPEC, "slurp", args) {
         return Ok(r);
     }
     let Some(src) = arg_str(args, "src").or_else(|| arg_str(args, "path")) else {

@@ -5,30 +5,25 @@ use serde_json::{Map, Value};
 
 use super::fs::{self, path_expr};
 use super::mode::octal4;
-use super::{arg_bool, arg_str, check_args, failed, Args, ModResult, ModuleCtx};
+use super::spec::{check_args, ArgSpec, Param, Type};
+use super::{arg_bool, arg_str, failed, Args, ModResult, ModuleCtx};
 use crate::connection::ConnError;
 
-const KNOWN: &[&str] = &[
-    "path",
-    "dest",
-    "name",
-    "follow",
-    "get_checksum",
-    "checksum_algorithm",
-    "checksum",
-    "checksum_algo",
-    "get_md5",
-    "get_mime",
-    "mime",
-    "mime_type",
-    "mime-type",
-    "get_attributes",
-    "attr",
-    "attributes",
-];
+pub const SPEC: ArgSpec = ArgSpec::module(&[&[
+    Param::aliased("path", &["dest", "name"], Type::Path),
+    Param::new("follow", Type::Bool),
+    Param::new("get_checksum", Type::Bool),
+    Param::aliased("get_mime", &["mime", "mime_type", "mime-type"], Type::Bool),
+    Param::aliased("get_attributes", &["attr", "attributes"], Type::Bool),
+    Param::aliased(
+        "checksum_algorithm",
+        &["checksum", "checksum_algo"],
+        Type::Str,
+    ),
+]]);
 
 pub async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModResult, ConnError> {
-    if let Err(r) = check_args("stat", args, KNOWN) {
+    if let Err(r) = check_args(&SPEC, "stat", args) {
         return Ok(r);
     }
     let plan = || -> Result<(String, bool, bool, &'static str), ModResult> {

@@ -1,5 +1,7 @@
 //! Ansible's playbook keywords: the one table of what plays, blocks and tasks accept.
 
+use crate::modules::spec::{ArgSpec, Param, Reject, Type};
+
 pub const PLAY_KEYWORDS: &[&str] = &[
     "any_errors_fatal",
     "become",
@@ -124,26 +126,166 @@ pub const TASK_KEYWORDS: &[&str] = &[
 ];
 
 /// Actions that run on the control machine (Ansible's action plugins without
-/// a remote module), with the names Ansible accepts for them.
-pub const CONTROLLER_ACTIONS: &[&str] = &[
-    "debug",
-    "set_fact",
-    "assert",
-    "fail",
-    "meta",
-    "include_vars",
-    "include_tasks",
-    "import_tasks",
-    "import_playbook",
-    "wait_for_connection",
-    "setup",
-    "gather_facts",
-    "template",
-    "pause",
+/// a remote module), by short name, with the arguments each accepts as
+/// ansible-core 2.19's action plugins check them.
+pub const CONTROLLER_ACTIONS: &[(&str, ArgSpec)] = &[
+    (
+        "debug",
+        ArgSpec::module(&[&[
+            Param::new("msg", Type::Raw),
+            Param::new("var", Type::StrStrict),
+            Param::new("verbosity", Type::Int),
+        ]]),
+    ),
+    (
+        "set_fact",
+        // Any name is a fact; `set_fact: text` makes one called _raw_params.
+        ArgSpec {
+            raw_params: true,
+            open: true,
+            ..ArgSpec::module(&[&[Param::new("cacheable", Type::Bool)]])
+        },
+    ),
+    (
+        "assert",
+        ArgSpec::module(&[&[
+            Param::aliased("fail_msg", &["msg"], Type::Raw),
+            Param::new("success_msg", Type::Raw),
+            Param::new("quiet", Type::Bool),
+            Param::new("that", Type::Raw),
+        ]]),
+    ),
+    (
+        "fail",
+        ArgSpec {
+            reject: Reject::InvalidOptions,
+            ..ArgSpec::module(&[&[Param::new("msg", Type::Raw)]])
+        },
+    ),
+    // Ansible's strategy reads `_raw_params` and ignores anything else.
+    (
+        "meta",
+        ArgSpec {
+            raw_params: true,
+            open: true,
+            ..ArgSpec::module(&[])
+        },
+    ),
+    (
+        "include_vars",
+        ArgSpec {
+            reject: Reject::IncludeVars,
+            raw_params: true,
+            ..ArgSpec::module(&[&[
+                Param::new("file", Type::Raw),
+                Param::new("_raw_params", Type::Raw),
+                Param::new("dir", Type::Raw),
+                Param::new("depth", Type::Raw),
+                Param::new("files_matching", Type::Raw),
+                Param::new("ignore_files", Type::Raw),
+                Param::new("extensions", Type::Raw),
+                Param::new("ignore_unknown_extensions", Type::Raw),
+                Param::new("name", Type::Raw),
+                Param::new("hash_behaviour", Type::Raw),
+            ]])
+        },
+    ),
+    (
+        "include_tasks",
+        ArgSpec {
+            reject: Reject::InvalidOptions,
+            raw_params: true,
+            ..ArgSpec::module(&[INCLUDE_PARAMS, &[Param::new("apply", Type::Raw)]])
+        },
+    ),
+    (
+        "import_tasks",
+        ArgSpec {
+            reject: Reject::InvalidOptions,
+            raw_params: true,
+            ..ArgSpec::module(&[INCLUDE_PARAMS])
+        },
+    ),
+    (
+        "import_playbook",
+        ArgSpec {
+            raw_params: true,
+            open: true,
+            ..ArgSpec::module(&[])
+        },
+    ),
+    (
+        "wait_for_connection",
+        ArgSpec {
+            reject: Reject::InvalidOptions,
+            ..ArgSpec::module(&[&[
+                Param::new("connect_timeout", Type::Raw),
+                Param::new("delay", Type::Raw),
+                Param::new("sleep", Type::Raw),
+                Param::new("timeout", Type::Raw),
+            ]])
+        },
+    ),
+    ("setup", ArgSpec::module(&[SETUP_PARAMS])),
+    (
+        "gather_facts",
+        // The action hands everything but `parallel` to the setup module.
+        ArgSpec {
+            report_as: Some("ansible.legacy.setup"),
+            ..ArgSpec::module(&[&[Param::action("parallel", Type::Bool)], SETUP_PARAMS])
+        },
+    ),
+    (
+        "template",
+        // The action renders, then hands the rest to copy, whose module
+        // names itself in errors.
+        ArgSpec {
+            report_as: Some("ansible.legacy.copy"),
+            ..ArgSpec::module(&[
+                TEMPLATE_PARAMS,
+                crate::modules::copy::PARAMS,
+                crate::modules::spec::FILE_COMMON,
+            ])
+        },
+    ),
+    (
+        "pause",
+        ArgSpec::module(&[&[
+            Param::new("echo", Type::Bool),
+            Param::new("minutes", Type::PyInt),
+            Param::new("seconds", Type::PyInt),
+            Param::new("prompt", Type::Str),
+        ]]),
+    ),
 ];
 
-/// Actions whose free-form text is a command line (Ansible's `check_raw`).
-pub const RAW_PARAM_ACTIONS: &[&str] = &["command", "shell", "raw", "script"];
+const INCLUDE_PARAMS: &[Param] = &[
+    Param::new("file", Type::Raw),
+    Param::new("_raw_params", Type::Raw),
+];
+
+const SETUP_PARAMS: &[Param] = &[
+    Param::new("gather_subset", Type::List),
+    Param::new("gather_timeout", Type::Int),
+    Param::new("filter", Type::List),
+    Param::new("fact_path", Type::Path),
+];
+
+/// What the template action takes for itself before copy sees the rest
+/// (`follow` it converts leniently and passes on).
+pub const TEMPLATE_PARAMS: &[Param] = &[
+    Param::action("newline_sequence", Type::Str),
+    Param::action("block_start_string", Type::Str),
+    Param::action("block_end_string", Type::Str),
+    Param::action("variable_start_string", Type::Str),
+    Param::action("variable_end_string", Type::Str),
+    Param::action("comment_start_string", Type::Str),
+    Param::action("comment_end_string", Type::Str),
+    Param::action("trim_blocks", Type::Raw),
+    Param::action("lstrip_blocks", Type::Raw),
+    Param::action("output_encoding", Type::Str),
+    Param::action("follow", Type::Raw),
+];
 
 /// The short name of an action written short or as `ansible.builtin.X` /
 /// `ansible.legacy.X`.
@@ -156,5 +298,33 @@ pub fn short_name(action: &str) -> &str {
 
 /// Is this a controller-side action (by short or FQCN name)?
 pub fn is_controller_action(action: &str) -> bool {
-    CONTROLLER_ACTIONS.contains(&short_name(action))
+    controller_spec(action).is_some()
+}
+
+/// A controller-side action's argument spec (by short or FQCN name).
+pub fn controller_spec(action: &str) -> Option<&'static ArgSpec> {
+    let short = short_name(action);
+    CONTROLLER_ACTIONS
+        .iter()
+        .find(|(n, _)| *n == short)
+        .map(|(_, s)| s)
+}
+
+/// The argument spec of any action ferry knows: a remote module's or a
+/// controller-side action's.
+pub fn arg_spec(action: &str) -> Option<&'static ArgSpec> {
+    match crate::modules::ModuleId::lookup(action) {
+        Some(m) => Some(m.spec()),
+        None => controller_spec(action),
+    }
+}
+
+/// The fully qualified name Ansible resolves an action to (`ini_file` is
+/// routed to community.general; `ansible.legacy.X` is `ansible.builtin.X`).
+pub fn resolved_fqcn(action: &str) -> String {
+    match short_name(action) {
+        "ini_file" => "community.general.ini_file".to_string(),
+        s if s.contains('.') => s.to_string(),
+        s => format!("ansible.builtin.{s}"),
+    }
 }

@@ -17,7 +17,8 @@ use serde_json::Value;
 use crate::error::Span;
 
 pub use keywords::{
-    is_controller_action, short_name as short_action, BLOCK_KEYWORDS, PLAY_KEYWORDS, TASK_KEYWORDS,
+    arg_spec, is_controller_action, short_name as short_action, BLOCK_KEYWORDS, PLAY_KEYWORDS,
+    TASK_KEYWORDS, TEMPLATE_PARAMS,
 };
 pub use parse::{load, parse_tasks_file};
 
@@ -119,6 +120,8 @@ pub struct Task {
     pub args: Vars,
     /// Where each argument's value was written (`_raw_params` for free form).
     pub arg_spans: IndexMap<String, Span>,
+    /// Where each argument's name was written (mapping forms only).
+    pub arg_key_spans: IndexMap<String, Span>,
     /// Where each `when` condition was written.
     pub when_spans: Vec<Span>,
     pub register: Option<String>,

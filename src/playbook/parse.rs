@@ -7,11 +7,11 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::keywords::{
-    is_controller_action, short_name, BLOCK_KEYWORDS, PLAY_KEYWORDS, RAW_PARAM_ACTIONS,
+    arg_spec, is_controller_action, resolved_fqcn, short_name, BLOCK_KEYWORDS, PLAY_KEYWORDS,
     TASK_KEYWORDS,
 };
 use super::{Block, Common, LoopControl, LoopSpec, Play, Playbook, Task, TaskNode, Vars};
-use crate::error::Error;
+use crate::error::{Error, Span};
 use crate::yaml::{Node, NodeKind};
 
 /// Read a playbook file, expanding `import_playbook` and `import_tasks`.
@@ -231,15 +231,10 @@ fn parse_task_or_block(node: &Node, file: &Arc<PathBuf>) -> Result<TaskNode, Err
             ),
             other => other,
         })?;
-        let mut common = task.common.clone();
-        for (k, v) in &task.args {
-            if k != "_raw_params" && k != "file" {
-                common.vars.insert(k.clone(), v.clone());
-            }
-        }
+        // Its arguments were checked: only the file name is left.
         return Ok(TaskNode::Block(Arc::new(Block {
             span: task.span.clone(),
-            common,
+            common: task.common.clone(),
             block: tasks,
             rescue: Vec::new(),
             always: Vec::new(),
@@ -275,22 +270,11 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
     }
     // `action: module args` and `local_action:` spell the module inside the value.
     let mut delegate_local = false;
-    let mut arg_spans = indexmap::IndexMap::new();
+    // Where each argument was written, for error origins.
+    let mut spans = ArgSpans::default();
     let (name, key_node, mut args) = match action {
         Some((name, k, v)) => {
-            // Where each argument's value was written, for error origins.
-            match &v.kind {
-                NodeKind::Map(entries) => {
-                    for (ak, av) in entries {
-                        if let Some(key) = ak.as_str() {
-                            arg_spans.insert(key.to_string(), av.span.clone());
-                        }
-                    }
-                }
-                _ => {
-                    arg_spans.insert("_raw_params".to_string(), v.span.clone());
-                }
-            }
+            spans.record(v, &[]);
             (name.clone(), k.clone(), module_args(&name, v)?)
         }
         None => {
@@ -308,6 +292,7 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
                 }
             };
             delegate_local = local;
+            spans.record(v, &["module"]);
             let (name, args) = action_keyword(v)?;
             (name, v.clone(), args)
         }
@@ -328,6 +313,8 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
         let NodeKind::Map(_) = &extra.kind else {
             return Err(Error::at(&extra.span, "'args' must be a mapping"));
         };
+        // Arguments written with the action win over `args:`, as in Ansible.
+        spans.record(extra, &[]);
         if let Value::Object(m) = extra.to_json() {
             for (k, v) in m {
                 args.entry(k).or_insert(v);
@@ -346,13 +333,14 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
         Some(n) => vec![n.span.clone()],
         None => Vec::new(),
     };
-    Ok(Task {
+    let task = Task {
         span: node.span.clone(),
         file: file.clone(),
         common,
         action: name,
         args,
-        arg_spans,
+        arg_spans: spans.values,
+        arg_key_spans: spans.keys,
         when_spans,
         register: match node.get("register") {
             Some(n) => Some(plain_string(n, "register")?),
@@ -369,7 +357,110 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
         retries: node.get("retries").map(Node::to_json),
         delay: node.get("delay").map(Node::to_json),
         listen: node.get("listen").map(list_of_strings).unwrap_or_default(),
-    })
+    };
+    validate_args(&task, &spans.opaque)?;
+    Ok(task)
+}
+
+/// Where a task's arguments were written, gathered while parsing.
+#[derive(Default)]
+struct ArgSpans {
+    /// Each argument's value (free-form text: `_raw_params`).
+    values: indexmap::IndexMap<String, Span>,
+    /// Each argument's name, for arguments written as mapping keys.
+    keys: indexmap::IndexMap<String, Span>,
+    /// Arguments whose value is not known before run time (`!vault`).
+    opaque: Vec<String>,
+}
+
+impl ArgSpans {
+    /// Record an action's value: a mapping's entries (but `skip`), or the
+    /// free-form text. A name already recorded from an earlier source keeps
+    /// its place, as that source's value wins when arguments are merged.
+    fn record(&mut self, v: &Node, skip: &[&str]) {
+        match &v.kind {
+            NodeKind::Map(entries) => {
+                // Within one mapping the last of a repeated key wins.
+                let mut here: indexmap::IndexMap<&str, (&Node, &Node)> = indexmap::IndexMap::new();
+                for (k, val) in entries {
+                    if let Some(key) = k.as_str().filter(|key| !skip.contains(key)) {
+                        here.insert(key, (k, val));
+                    }
+                }
+                for (key, (k, val)) in here {
+                    if self.values.contains_key(key) {
+                        continue;
+                    }
+                    self.values.insert(key.to_string(), val.span.clone());
+                    self.keys.insert(key.to_string(), k.span.clone());
+                    // `!unsafe` text is known as written; `!vault` and other
+                    // local tags are not.
+                    if val
+                        .tag
+                        .as_deref()
+                        .is_some_and(|t| !t.starts_with("!!") && t != "!unsafe")
+                    {
+                        self.opaque.push(key.to_string());
+                    }
+                }
+            }
+            _ => {
+                self.values
+                    .entry("_raw_params".to_string())
+                    .or_insert_with(|| v.span.clone());
+            }
+        }
+    }
+}
+
+/// Check a task's literal arguments against its action's spec, so a wrong
+/// name or type stops the playbook before anything runs. Unknown names are
+/// located at the name, wrong types at the value.
+fn validate_args(task: &Task, opaque: &[String]) -> Result<(), Error> {
+    let Some(spec) = arg_spec(&task.action) else {
+        return Ok(());
+    };
+    let fqcn = resolved_fqcn(&task.action);
+    let Err(e) = crate::modules::spec::check(spec, &task.action, &fqcn, &task.args, opaque) else {
+        return Ok(());
+    };
+    let exact = if e.at_value {
+        task.arg_spans.get(&e.key)
+    } else {
+        task.arg_key_spans.get(&e.key)
+    };
+    let span = match (exact, task.arg_spans.get("_raw_params")) {
+        (Some(s), _) => s.clone(),
+        (None, Some(text)) => within_free_form(text, &e.key),
+        (None, None) => task.span.clone(),
+    };
+    Err(Error::at(&span, e.message))
+}
+
+/// The position of `key=` inside free-form text that starts at `text`, when
+/// it is on that first line; else the text's own position.
+fn within_free_form(text: &Span, key: &str) -> Span {
+    let found = std::fs::read_to_string(text.file.as_ref())
+        .ok()
+        .and_then(|src| {
+            let line: Vec<char> = src
+                .lines()
+                .nth(text.line.checked_sub(1)?)?
+                .chars()
+                .collect();
+            let start = text.col.checked_sub(1)?;
+            let needle: Vec<char> = format!("{key}=").chars().collect();
+            (start..line.len()).find(|&i| {
+                line[i..].starts_with(&needle)
+                    && (i == start
+                        || line[i - 1].is_whitespace()
+                        || matches!(line[i - 1], '"' | '\''))
+            })
+        });
+    match found {
+        Some(i) => Span::new(text.file.clone(), text.line, i + 1),
+        None => text.clone(),
+    }
 }
 
 fn set_loop(
@@ -410,22 +501,11 @@ fn module_args(name: &str, v: &Node) -> Result<Vars, Error> {
     }
 }
 
+/// Free-form text split as Ansible's `parse_kv` does: `k=v` pairs become
+/// arguments; for command-like actions only their own options are taken out.
 fn free_form(name: &str, text: &str) -> Vars {
-    let short = short_name(name);
-    // These take their whole text as one parameter.
-    if matches!(
-        short,
-        "include_tasks" | "import_tasks" | "import_playbook" | "meta" | "include_vars"
-    ) {
-        let mut m = Vars::new();
-        let parsed = crate::kv::parse_kv(text, false);
-        if parsed.contains_key("_raw_params") {
-            m.insert("_raw_params".into(), Value::String(text.trim().to_string()));
-            return m;
-        }
-        return parsed;
-    }
-    crate::kv::parse_kv(text, RAW_PARAM_ACTIONS.contains(&short))
+    let command_line = arg_spec(name).is_some_and(|s| s.command_line);
+    crate::kv::parse_kv(text, command_line)
 }
 
 /// `action: shell echo hi` / `action: {module: copy, src: a}`.
@@ -598,5 +678,115 @@ fn suggest(word: &str, known: &[&str]) -> String {
     match crate::error::closest(word, known.iter().copied(), 2) {
         Some(k) => format!(". Did you mean '{k}'?"),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Load `text` as a playbook and return the error's rendering.
+    fn error_of(text: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("pb.yml");
+        std::fs::write(&p, text).unwrap();
+        let e = load(&p).expect_err("the playbook should be refused");
+        assert_eq!(e.exit_code(), 4);
+        e.to_string()
+    }
+
+    const HEAD: &str = "- hosts: all\n  tasks:\n";
+
+    #[test]
+    fn unknown_argument_points_at_its_name() {
+        let e = error_of(&format!(
+            "{HEAD}    - copy:\n        content: x\n        destt: /tmp/x\n"
+        ));
+        assert!(e.starts_with("Unsupported parameters for (ansible.legacy.copy) module: destt."));
+        assert!(e.contains("Did you mean 'dest'?"), "{e}");
+        assert!(e.contains("pb.yml:5:9\n"), "{e}");
+        // In `args:`, in a handler, and through `action:` too.
+        let e = error_of(&format!(
+            "{HEAD}    - command: echo hi\n      args:\n        chdirr: /tmp\n"
+        ));
+        assert!(
+            e.contains("module: chdirr.") && e.contains("pb.yml:5:9\n"),
+            "{e}"
+        );
+        let e = error_of(
+            "- hosts: all\n  handlers:\n    - name: h\n      action:\n        module: stat\n        pth: /\n",
+        );
+        assert!(
+            e.contains("(stat) module: pth.") && e.contains("pb.yml:6:9\n"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn free_form_errors_point_inside_the_text() {
+        let e = error_of(&format!("{HEAD}    - file: path=/x state=touch bogus=1\n"));
+        assert!(
+            e.starts_with("Unsupported parameters for (file) module: bogus."),
+            "{e}"
+        );
+        assert!(e.contains("pb.yml:3:33\n"), "{e}");
+        let e = error_of(&format!("{HEAD}    - stat: path=/x follow=maybe\n"));
+        assert!(e.starts_with("argument 'follow' is of type str"), "{e}");
+        assert!(e.contains("pb.yml:3:21\n"), "{e}");
+        // Text that is not k=v where none is taken.
+        let e = error_of(&format!("{HEAD}    - debug: hello\n"));
+        assert!(e.starts_with("Action 'ansible.builtin.debug' does not support raw params."));
+        assert!(e.contains("pb.yml:3:14\n"), "{e}");
+        // A command's own options are split out of its text and checked.
+        let e = error_of(&format!("{HEAD}    - command: ls warn=no\n"));
+        assert!(
+            e.contains("module: warn.") && e.contains("pb.yml:3:19\n"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn includes_take_only_their_own_arguments() {
+        let e = error_of(&format!("{HEAD}    - include_tasks: x.yml foo=1\n"));
+        assert!(
+            e.starts_with("Invalid options for include_tasks: foo\n"),
+            "{e}"
+        );
+        let e = error_of(&format!(
+            "{HEAD}    - import_tasks:\n        file: x.yml\n        apply: {{}}\n"
+        ));
+        assert!(
+            e.starts_with("Invalid options for import_tasks: apply\n"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn valid_arguments_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("pb.yml");
+        std::fs::write(
+            &p,
+            format!(
+                "{HEAD}    - file: dest=/x state=touch recurse=no\n    \
+                 - command: echo {{{{ x }}}} foo=bar chdir=/\n    \
+                 - copy:\n        content: x\n        dest: /y\n        force: \"{{{{ f }}}}\"\n        \
+                 backup: !vault |\n          $ANSIBLE_VAULT;1.1;AES256\n          6162\n    \
+                 - include_vars: vars.yml name=v\n    \
+                 - set_fact: a=1 cacheable=yes\n    \
+                 - meta: flush_handlers\n",
+            ),
+        )
+        .unwrap();
+        let book = load(&p).unwrap();
+        let TaskNode::Task(t) = &book.plays[0].tasks[1] else {
+            panic!("a task")
+        };
+        assert_eq!(t.args["_raw_params"], "echo {{ x }} foo=bar");
+        let TaskNode::Task(t) = &book.plays[0].tasks[3] else {
+            panic!("a task")
+        };
+        assert_eq!(t.args["_raw_params"], "vars.yml");
+        assert_eq!(t.args["name"], "v");
     }
 }
