@@ -307,9 +307,22 @@ impl Engine {
                     Value::String(format!("ending play for {}", ht.host)),
                 );
             }
-            "end_batch" => out_control = Some(Control::EndPlay),
-            "clear_facts" => self.hosts.slot(ht.host).with(|s| s.facts.clear()),
-            "clear_host_errors" => self.hosts.slot(ht.host).with(|s| s.failed = false),
+            "end_batch" => out_control = Some(Control::EndBatch),
+            // These act on every host of the play, as Ansible runs them once
+            // for all (see `meta_runs_once`).
+            "clear_facts" => {
+                for h in &ht.pctx.play_hosts {
+                    self.hosts.slot(h).with(|s| s.facts.clear());
+                }
+            }
+            "clear_host_errors" => {
+                for h in &ht.pctx.play_hosts {
+                    self.hosts.slot(h).with(|s| {
+                        s.failed = false;
+                        s.unreachable = false;
+                    });
+                }
+            }
             "reset_connection" => self.drop_connection(ht.host).await,
             "noop" | "refresh_inventory" => {}
             other => return failed(format!("invalid meta action requested: {other}")),

@@ -17,6 +17,7 @@ use crate::template::{Context, HostVars};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Control {
     EndHost,
+    EndBatch,
     EndPlay,
     FlushHandlers,
 }
@@ -33,8 +34,9 @@ pub struct TaskEnd {
     pub registered: Value,
     pub include: Option<(Arc<Vec<TaskNode>>, Common, Span)>,
     pub control: Option<Control>,
-    /// A run_once result copied to the other hosts: not counted in their recap.
-    pub copied: bool,
+    /// Not counted in the recap: a run_once result copied to the other hosts,
+    /// or a meta task's result (Ansible's `_execute_meta` bypasses the stats).
+    pub uncounted: bool,
 }
 
 impl TaskEnd {
@@ -47,7 +49,7 @@ impl TaskEnd {
             result,
             include: None,
             control: None,
-            copied: false,
+            uncounted: false,
         }
     }
 }
@@ -280,7 +282,7 @@ impl Engine {
         };
         // Includes announce themselves instead of a status line; meta tasks
         // print nothing and are not counted, as in Ansible.
-        let is_meta = crate::playbook::short_action(&task.action) == "meta";
+        let is_meta = is_meta(task);
         if (include.is_none() && !is_meta) || outcome == Outcome::Failed {
             self.emit(&Event::Result(&hr));
         }
@@ -292,7 +294,7 @@ impl Engine {
             registered,
             include,
             control,
-            copied: is_meta && outcome != Outcome::Failed,
+            uncounted: is_meta && outcome != Outcome::Failed,
         }
     }
 
@@ -417,7 +419,8 @@ impl Engine {
             registered,
             include: None,
             control: None,
-            copied: false,
+            // A meta task skipped by `when` is shown but not counted either.
+            uncounted: outcome == Outcome::Skipped && is_meta(task),
         }
     }
 
@@ -856,6 +859,11 @@ impl Engine {
             }
         }
     }
+}
+
+/// Is this task a `meta` action?
+pub fn is_meta(task: &Task) -> bool {
+    crate::playbook::short_action(&task.action) == "meta"
 }
 
 /// Is this task a `set_fact`?
