@@ -520,13 +520,15 @@ impl<'s> Builder<'s> {
                         merged.extend(m);
                     }
                 }
-                _ => return Err(self.marked(
-                    "while constructing a mapping",
-                    &format!(
+                _ => {
+                    return Err(self.marked(
+                        "while constructing a mapping",
+                        &format!(
                         "expected a mapping or list of mappings for merging, but found {node_id}"
                     ),
-                    &value.span,
-                )),
+                        &value.span,
+                    ))
+                }
             }
         }
         let merged_count = merged.len();

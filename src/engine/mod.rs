@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod cursor;
 pub mod facts;
+pub mod invocation;
 pub mod state;
 pub mod task;
 pub mod vars;

@@ -978,11 +978,12 @@ fn bind_register(ctx: &Context, task: &Task, r: &Map<String, Value>) -> Context 
     }
 }
 
-/// What `register` stores: internal keys dropped, `changed`/`failed` always set.
+/// What `register` stores: internal keys and the top-level `invocation`
+/// dropped (loop items keep theirs), `changed`/`failed` always set.
 pub fn registered_value(r: &Map<String, Value>) -> Value {
     let mut out = Map::new();
     for (k, v) in r {
-        if !k.starts_with("_ansible") {
+        if !k.starts_with("_ansible") && k != "invocation" {
             out.insert(k.clone(), v.clone());
         }
     }
