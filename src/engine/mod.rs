@@ -98,6 +98,8 @@ struct Banner {
 /// What one play's run needs to know, shared by its tasks.
 pub struct PlayCtx {
     pub play_name: String,
+    /// Where the play was written (its `vars:` are looked up there).
+    pub play_span: crate::error::Span,
     pub dir: PathBuf,
     pub vars: Vars,
     pub vars_files: Vec<(Value, crate::error::Span)>,
@@ -306,6 +308,7 @@ impl Engine {
             self.emit(&Event::PlayStart { name: &name });
             let pctx = Arc::new(PlayCtx {
                 play_name: name.clone(),
+                play_span: play.span.clone(),
                 dir: play.dir.clone(),
                 vars: play.vars.clone(),
                 vars_files: play.vars_files.clone(),

@@ -11,7 +11,7 @@ use super::{truthy, Engine, PlayCtx};
 use crate::error::Span;
 use crate::output::{Event, HostResult, Outcome};
 use crate::playbook::{Block, Common, Task, TaskNode};
-use crate::template::{Context, HostVars};
+use crate::template::{conditional_message, Context, HostVars, TemplateError};
 
 /// Engine-level effects a task can ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,7 +158,7 @@ impl Engine {
                 spans[at] = Some(sp.clone());
             }
         }
-        match self.eval_when(&conds, &spans, &ctx, task) {
+        match self.eval_when(&conds, &spans, &ctx, next, pctx) {
             Ok(None) => {}
             Ok(Some(false_cond)) => return self.finish_skipped(host, task, false_cond, no_log),
             Err(f) => return self.finish_failed(host, task, f, no_log, ignore_errors),
@@ -305,22 +305,33 @@ impl Engine {
         conds: &[Value],
         spans: &[Option<Span>],
         ctx: &Context,
-        task: &Task,
+        next: &Next,
+        pctx: &PlayCtx,
     ) -> Result<Option<Value>, Failure> {
+        let task = &next.task;
         for (i, c) in conds.iter().enumerate() {
+            let span = spans.get(i).and_then(Option::as_ref);
             match self.templar.eval_condition(c, ctx) {
                 Ok(true) => {}
                 Ok(false) => return Ok(Some(c.clone())),
+                // A non-boolean result names where the value came from.
+                Err(TemplateError::Conditional { truth, type_name }) => {
+                    let origin = conditional_origin(c, span, next, pctx, &self.opts.extra_vars);
+                    let inner = conditional_message(truth, &type_name, &origin);
+                    let mut block = caused_block(None, &inner, task, span);
+                    block.push_str(BROKEN_CONDITIONAL_HELP);
+                    block.push_str("\n\n");
+                    return Err(Failure {
+                        msg: format!("Task failed: {inner}"),
+                        block,
+                        keep_changed: false,
+                    });
+                }
                 Err(e) => {
                     let inner = format!("Error while evaluating conditional: {e}");
                     return Err(Failure {
                         msg: format!("Task failed: {inner}"),
-                        block: caused_block(
-                            None,
-                            &inner,
-                            task,
-                            spans.get(i).and_then(Option::as_ref),
-                        ),
+                        block: caused_block(None, &inner, task, span),
                         keep_changed: false,
                     });
                 }
@@ -676,7 +687,7 @@ impl Engine {
             let mut verbose_always = false;
             let mut item_block: Option<String> = None;
             let spans: Vec<Option<Span>> = task.when_spans.iter().cloned().map(Some).collect();
-            let mut r = match self.eval_when(&task.common.when, &spans, &ictx, task) {
+            let mut r = match self.eval_when(&task.common.when, &spans, &ictx, ht.next, ht.pctx) {
                 Ok(Some(cond)) => {
                     let mut r = Map::new();
                     r.insert("changed".into(), Value::Bool(false));
@@ -858,6 +869,118 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+const BROKEN_CONDITIONAL_HELP: &str =
+    "Broken conditionals can be temporarily allowed with the `ALLOW_BROKEN_CONDITIONALS` configuration option.";
+
+static VAR_PATH: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r#"^\s*([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*|\[\s*(?:\d+|'[^']*'|"[^"]*")\s*\])*)\s*$"#,
+    )
+    .ok()
+});
+static VAR_STEP: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"\.([A-Za-z_]\w*)|\[\s*(\d+)\s*\]|\[\s*'([^']*)'\s*\]|\[\s*"([^"]*)"\s*\]"#)
+        .ok()
+});
+
+/// Where a conditional's non-boolean value came from, as Ansible's origin
+/// tags tell: a variable (or part of one) written in the play's, a block's
+/// or the task's `vars:` is where its value was written; a computed value
+/// is tagged with the conditional itself. Values from sources whose
+/// positions ferry does not keep (vars files, inventory, -e) are also
+/// reported at the conditional.
+fn conditional_origin(
+    cond: &Value,
+    when: Option<&Span>,
+    next: &Next,
+    pctx: &PlayCtx,
+    extra_vars: &crate::playbook::Vars,
+) -> String {
+    let at_condition = || match when {
+        Some(s) => s.to_string(),
+        None => "<unknown>".to_string(),
+    };
+    let Some(caps) = cond
+        .as_str()
+        .and_then(|c| VAR_PATH.as_ref().and_then(|r| r.captures(c)))
+    else {
+        return at_condition();
+    };
+    let name = &caps[1];
+    let steps: Vec<String> = VAR_STEP
+        .as_ref()
+        .map(|r| {
+            r.captures_iter(caps.get(2).map_or("", |m| m.as_str()))
+                .filter_map(|c| {
+                    (1..=4)
+                        .find_map(|i| c.get(i))
+                        .map(|m| m.as_str().to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    // The layer that defines the variable, highest precedence first; only
+    // `vars:` written in the playbook have positions to report.
+    if extra_vars.contains_key(name) {
+        return at_condition();
+    }
+    let mut holders: Vec<&Span> = Vec::new();
+    if next.task.common.vars.contains_key(name) {
+        holders.push(&next.task.span);
+    }
+    for b in next.parents.iter().rev() {
+        if b.common.vars.contains_key(name) {
+            holders.push(&b.span);
+        }
+    }
+    if pctx.vars.contains_key(name) {
+        holders.push(&pctx.play_span);
+    }
+    let Some(holder) = holders.first() else {
+        return at_condition();
+    };
+    let Ok(Some(root)) = crate::yaml::parse_file(&holder.file) else {
+        return at_condition();
+    };
+    let Some(mut node) = node_at(&root, holder)
+        .and_then(|n| n.get("vars"))
+        .and_then(|v| v.get(name))
+    else {
+        return at_condition();
+    };
+    // A part of a value has its own position; past what was written, the
+    // nearest written container's.
+    for step in &steps {
+        let child = match &node.kind {
+            crate::yaml::NodeKind::Map(_) => node.get(step),
+            crate::yaml::NodeKind::Seq(items) => {
+                step.parse::<usize>().ok().and_then(|i| items.get(i))
+            }
+            _ => None,
+        };
+        match child {
+            Some(c) => node = c,
+            None => break,
+        }
+    }
+    node.span.to_string()
+}
+
+/// The mapping node that starts at `span` (a play, block or task).
+fn node_at<'a>(node: &'a crate::yaml::Node, span: &Span) -> Option<&'a crate::yaml::Node> {
+    if node.span.line == span.line
+        && node.span.col == span.col
+        && matches!(node.kind, crate::yaml::NodeKind::Map(_))
+    {
+        return Some(node);
+    }
+    match &node.kind {
+        crate::yaml::NodeKind::Seq(items) => items.iter().find_map(|n| node_at(n, span)),
+        crate::yaml::NodeKind::Map(entries) => entries.iter().find_map(|(_, v)| node_at(v, span)),
+        _ => None,
     }
 }
 
