@@ -158,7 +158,7 @@ impl Engine {
                 spans[at] = Some(sp.clone());
             }
         }
-        match self.eval_when(&conds, &spans, &ctx, next, pctx) {
+        match self.eval_when(&conds, &spans, &ctx, next, pctx, host) {
             Ok(None) => {}
             Ok(Some(false_cond)) => return self.finish_skipped(host, task, false_cond, no_log),
             Err(f) => return self.finish_failed(host, task, f, no_log, ignore_errors),
@@ -307,6 +307,7 @@ impl Engine {
         ctx: &Context,
         next: &Next,
         pctx: &PlayCtx,
+        host: &str,
     ) -> Result<Option<Value>, Failure> {
         let task = &next.task;
         for (i, c) in conds.iter().enumerate() {
@@ -316,7 +317,14 @@ impl Engine {
                 Ok(false) => return Ok(Some(c.clone())),
                 // A non-boolean result names where the value came from.
                 Err(TemplateError::Conditional { truth, type_name }) => {
-                    let origin = conditional_origin(c, span, next, pctx, &self.opts.extra_vars);
+                    // Layers above `vars:` that keep no positions here.
+                    let shadowed = |name: &str| {
+                        self.opts.extra_vars.contains_key(name)
+                            || self.hosts.slot(host).with(|s| {
+                                s.set_facts.contains_key(name) || s.include_vars.contains_key(name)
+                            })
+                    };
+                    let origin = conditional_origin(c, span, next, pctx, &shadowed);
                     let inner = conditional_message(truth, &type_name, &origin);
                     let mut block = caused_block(None, &inner, task, span);
                     block.push_str(BROKEN_CONDITIONAL_HELP);
@@ -687,37 +695,38 @@ impl Engine {
             let mut verbose_always = false;
             let mut item_block: Option<String> = None;
             let spans: Vec<Option<Span>> = task.when_spans.iter().cloned().map(Some).collect();
-            let mut r = match self.eval_when(&task.common.when, &spans, &ictx, ht.next, ht.pctx) {
-                Ok(Some(cond)) => {
-                    let mut r = Map::new();
-                    r.insert("changed".into(), Value::Bool(false));
-                    r.insert("false_condition".into(), Value::String(cond_text(&cond)));
-                    r.insert(
-                        "skip_reason".into(),
-                        Value::String("Conditional result was False".into()),
-                    );
-                    r.insert("skipped".into(), Value::Bool(true));
-                    r
-                }
-                Err(f) => {
-                    let mut r = Map::new();
-                    r.insert("failed".into(), Value::Bool(true));
-                    r.insert("msg".into(), Value::String(f.msg));
-                    item_block = Some(f.block);
-                    r
-                }
-                Ok(None) => {
-                    let out = self.run_with_retries(ht, &ictx).await;
-                    if out.unreachable {
-                        return (out.result, true, None);
+            let mut r =
+                match self.eval_when(&task.common.when, &spans, &ictx, ht.next, ht.pctx, ht.host) {
+                    Ok(Some(cond)) => {
+                        let mut r = Map::new();
+                        r.insert("changed".into(), Value::Bool(false));
+                        r.insert("false_condition".into(), Value::String(cond_text(&cond)));
+                        r.insert(
+                            "skip_reason".into(),
+                            Value::String("Conditional result was False".into()),
+                        );
+                        r.insert("skipped".into(), Value::Bool(true));
+                        r
                     }
-                    if let Some(inc) = out.include {
-                        includes.push(inc);
+                    Err(f) => {
+                        let mut r = Map::new();
+                        r.insert("failed".into(), Value::Bool(true));
+                        r.insert("msg".into(), Value::String(f.msg));
+                        item_block = Some(f.block);
+                        r
                     }
-                    verbose_always = out.verbose_always;
-                    out.result
-                }
-            };
+                    Ok(None) => {
+                        let out = self.run_with_retries(ht, &ictx).await;
+                        if out.unreachable {
+                            return (out.result, true, None);
+                        }
+                        if let Some(inc) = out.include {
+                            includes.push(inc);
+                        }
+                        verbose_always = out.verbose_always;
+                        out.result
+                    }
+                };
             r.insert(loop_var.clone(), item.clone());
             r.insert("ansible_loop_var".into(), Value::String(loop_var.clone()));
             if let Some(iv) = &lc.index_var {
@@ -890,14 +899,14 @@ static VAR_STEP: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock
 /// tags tell: a variable (or part of one) written in the play's, a block's
 /// or the task's `vars:` is where its value was written; a computed value
 /// is tagged with the conditional itself. Values from sources whose
-/// positions ferry does not keep (vars files, inventory, -e) are also
-/// reported at the conditional.
+/// positions ferry does not keep (vars files, inventory, -e, set_fact,
+/// include_vars) are also reported at the conditional.
 fn conditional_origin(
     cond: &Value,
     when: Option<&Span>,
     next: &Next,
     pctx: &PlayCtx,
-    extra_vars: &crate::playbook::Vars,
+    shadowed: &dyn Fn(&str) -> bool,
 ) -> String {
     let at_condition = || match when {
         Some(s) => s.to_string(),
@@ -924,7 +933,7 @@ fn conditional_origin(
         .unwrap_or_default();
     // The layer that defines the variable, highest precedence first; only
     // `vars:` written in the playbook have positions to report.
-    if extra_vars.contains_key(name) {
+    if shadowed(name) {
         return at_condition();
     }
     let mut holders: Vec<&Span> = Vec::new();
