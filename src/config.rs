@@ -328,8 +328,7 @@ mod tests {
             .to_string();
         assert!(
             err.starts_with("invalid value for forks: expected an integer\nOrigin: ")
-                && err
-                    .contains("ansible.cfg:3:1\n\n1 [defaults]\n2 \n3 forks = many\n  ^ column 1"),
+                && err.contains("ansible.cfg:3:1\n\n1 [defaults]\n2\n3 forks = many\n  ^ column 1"),
             "{err}"
         );
     }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use super::task::{ActionOut, Control, HostTask};
-use super::{truthy, Engine};
+use super::{invocation, truthy, Engine};
 use crate::connection::Connection;
 use crate::modules::{ModuleCtx, ModuleId};
 use crate::playbook::{short_action, Common, Vars};
@@ -63,7 +63,17 @@ impl Engine {
                 "{short} must be static (it was not expanded at parse time)"
             )),
             "wait_for_connection" => self.wait_for_connection(ht, &args).await,
-            "setup" | "gather_facts" => self.setup(ht).await,
+            "setup" | "gather_facts" => {
+                let mut out = self.setup(ht).await;
+                // The setup module reports its invocation; the gather_facts
+                // action, which runs it, does not.
+                if short == "setup" && !out.unreachable {
+                    let a = args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    out.result
+                        .insert("invocation".into(), invocation::setup_invocation(&a));
+                }
+                out
+            }
             "pause" => {
                 let secs = args
                     .get("seconds")
@@ -132,16 +142,18 @@ impl Engine {
         let Some(module) = ModuleId::lookup(&task.action) else {
             return failed(format!("couldn't resolve module/action '{}'", task.action));
         };
-        self.run_module(ht, module, args).await
+        self.run_module(ht, module, args, None).await
     }
 
     /// Run a remote module on the task's connection; a transport failure
-    /// drops the connection so the next task reconnects.
+    /// drops the connection so the next task reconnects. The result reports
+    /// the module's invocation (`original` names a templated source).
     async fn run_module(
         self: &Arc<Self>,
         ht: &HostTask<'_>,
         module: ModuleId,
         args: &Vars,
+        original: Option<&str>,
     ) -> ActionOut {
         let conn = match self.task_connection(ht).await {
             Ok(c) => c,
@@ -155,7 +167,20 @@ impl Engine {
             search_paths: self.search_paths(ht),
         };
         match module.run(&mctx, args).await {
-            Ok(r) => ActionOut::ok(r),
+            Ok(mut r) => {
+                if !r.contains_key("invocation") {
+                    let a: Map<String, Value> =
+                        args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    let inv = match module {
+                        ModuleId::Copy => Some(invocation::copy_invocation(&a, &r, original)),
+                        _ => invocation::invocation(module, &a),
+                    };
+                    if let Some(inv) = inv {
+                        r.insert("invocation".into(), inv);
+                    }
+                }
+                ActionOut::ok(r)
+            }
             Err(e) => {
                 drop(conn);
                 self.drop_connection(ht.host).await;
@@ -307,9 +332,22 @@ impl Engine {
                     Value::String(format!("ending play for {}", ht.host)),
                 );
             }
-            "end_batch" => out_control = Some(Control::EndPlay),
-            "clear_facts" => self.hosts.slot(ht.host).with(|s| s.facts.clear()),
-            "clear_host_errors" => self.hosts.slot(ht.host).with(|s| s.failed = false),
+            "end_batch" => out_control = Some(Control::EndBatch),
+            // These act on every host of the play, as Ansible runs them once
+            // for all (see `meta_runs_once`).
+            "clear_facts" => {
+                for h in &ht.pctx.play_hosts {
+                    self.hosts.slot(h).with(|s| s.facts.clear());
+                }
+            }
+            "clear_host_errors" => {
+                for h in &ht.pctx.play_hosts {
+                    self.hosts.slot(h).with(|s| {
+                        s.failed = false;
+                        s.unreachable = false;
+                    });
+                }
+            }
             "reset_connection" => self.drop_connection(ht.host).await,
             "noop" | "refresh_inventory" => {}
             other => return failed(format!("invalid meta action requested: {other}")),
@@ -621,7 +659,8 @@ impl Engine {
         let Some(copy) = ModuleId::lookup("copy") else {
             return failed("the template action needs the copy module, which this build lacks");
         };
-        self.run_module(ht, copy, &copy_args).await
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        self.run_module(ht, copy, &copy_args, name.as_deref()).await
     }
 }
 

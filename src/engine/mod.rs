@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod cursor;
 pub mod facts;
+pub mod invocation;
 pub mod state;
 pub mod task;
 pub mod vars;
@@ -70,11 +71,35 @@ pub struct Engine {
     pub task_seq: std::sync::atomic::AtomicU64,
     /// `groups` as a value (the inventory does not change during a run).
     pub groups_value: std::sync::OnceLock<Value>,
+    free_banners: Mutex<FreeBanners>,
+}
+
+/// The default callback under `strategy: free`: a task's banner is printed
+/// when one of its results is shown and the last banner shown was another
+/// task's (`_last_task_banner`), not when the task starts; a task that
+/// shows nothing (an ok meta) gets no banner.
+#[derive(Default)]
+struct FreeBanners {
+    on: bool,
+    /// The task whose banner was shown last.
+    last: Option<usize>,
+    /// The task each host is running.
+    running: std::collections::HashMap<String, Banner>,
+}
+
+#[derive(Clone)]
+struct Banner {
+    id: usize,
+    name: String,
+    action: String,
+    path: String,
 }
 
 /// What one play's run needs to know, shared by its tasks.
 pub struct PlayCtx {
     pub play_name: String,
+    /// Where the play was written (its `vars:` are looked up there).
+    pub play_span: crate::error::Span,
     pub dir: PathBuf,
     pub vars: Vars,
     pub vars_files: Vec<(Value, crate::error::Span)>,
@@ -88,6 +113,15 @@ pub struct PlayCtx {
     pub free: bool,
     /// Magic lists cached for the current task (see `task_seq`).
     pub magic: Mutex<Option<(u64, Arc<vars::MagicLists>)>>,
+    /// Hosts a meta `end_host`/`end_batch`/`end_play` ended: they run
+    /// nothing more in this play, not even handlers they notified.
+    pub ended: Mutex<HashSet<String>>,
+}
+
+impl PlayCtx {
+    fn is_ended(&self, host: &str) -> bool {
+        self.ended.lock().map(|e| e.contains(host)).unwrap_or(false)
+    }
 }
 
 impl Engine {
@@ -121,10 +155,41 @@ impl Engine {
             tasks_cache: Mutex::new(Default::default()),
             task_seq: Default::default(),
             groups_value: Default::default(),
+            free_banners: Default::default(),
         })
     }
 
+    /// Report an event. Under `strategy: free` a host's result first brings
+    /// its task's banner when the last banner shown was another task's.
     pub fn emit(&self, ev: &Event<'_>) {
+        let host = match ev {
+            Event::Result(r) | Event::ItemResult(r) => Some(r.host.as_str()),
+            Event::Include { hosts, .. } => hosts.first().map(String::as_str),
+            _ => None,
+        };
+        if let (Some(host), Ok(mut b)) = (host, self.free_banners.lock()) {
+            if b.on {
+                let due = b
+                    .running
+                    .get(host)
+                    .filter(|t| b.last != Some(t.id))
+                    .cloned();
+                if let Some(t) = due {
+                    b.last = Some(t.id);
+                    self.sink.event(&Event::TaskStart {
+                        name: &t.name,
+                        handler: false,
+                        action: &t.action,
+                        path: Some(&t.path),
+                        hosts: 1,
+                    });
+                }
+                // Still under the lock: no other host's banner can come
+                // between this banner and its result.
+                self.sink.event(ev);
+                return;
+            }
+        }
         self.sink.event(ev);
     }
 
@@ -143,10 +208,13 @@ impl Engine {
         for play in &pb.plays {
             self.run_play(play).await?;
         }
-        let stats = match self.stats.lock() {
+        let mut stats = match self.stats.lock() {
             Ok(s) => s.clone(),
             Err(p) => p.into_inner().clone(),
         };
+        // Only hosts something was counted for, sorted by name, as
+        // Ansible's `stats.processed`.
+        stats.sort_keys();
         self.emit(&Event::Recap(&stats));
         for (_, slot) in self.hosts.all() {
             if let Some(conn) = slot.conn.lock().await.take() {
@@ -233,9 +301,6 @@ impl Engine {
             self.emit(&Event::NoHostsMatched);
             return Ok(());
         }
-        for h in &hosts {
-            self.stat(h, |_| {});
-        }
         let batches = batches(&hosts, play.serial.as_ref(), &self.templar, &ctx);
         let handlers = flatten_handlers(&play.handlers);
         for batch in batches {
@@ -243,6 +308,7 @@ impl Engine {
             self.emit(&Event::PlayStart { name: &name });
             let pctx = Arc::new(PlayCtx {
                 play_name: name.clone(),
+                play_span: play.span.clone(),
                 dir: play.dir.clone(),
                 vars: play.vars.clone(),
                 vars_files: play.vars_files.clone(),
@@ -261,6 +327,7 @@ impl Engine {
                     }),
                 free: play.strategy.as_deref() == Some("free"),
                 magic: Mutex::new(None),
+                ended: Mutex::new(HashSet::new()),
             });
             if let Ok(mut m) = self.hostvars.magic.lock() {
                 m.insert(
@@ -275,36 +342,32 @@ impl Engine {
                     Err(_) => true,
                 },
             };
-            let mut ended = false;
             if gather {
-                ended = self.gather_facts(&pctx).await;
+                self.gather_facts(&pctx).await;
             }
-            if !ended {
-                for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
-                    if section.is_empty() {
-                        continue;
-                    }
-                    let nodes = Arc::new(section.clone());
-                    let end = if pctx.free {
-                        self.run_tasks_free(&pctx, nodes).await
-                    } else {
-                        self.run_tasks(&pctx, nodes).await
-                    };
-                    if end == PlayEnd::EndPlay || end == PlayEnd::Abort {
-                        // Handlers still run after end_play, as in Ansible.
-                        if end == PlayEnd::EndPlay {
-                            self.flush_handlers(&pctx).await;
-                        }
-                        ended = true;
-                        break;
-                    }
-                    self.flush_handlers(&pctx).await;
+            let mut end = PlayEnd::Done;
+            for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+                if section.is_empty() {
+                    continue;
                 }
+                let nodes = Arc::new(section.clone());
+                end = if pctx.free {
+                    self.run_tasks_free(&pctx, nodes).await
+                } else {
+                    self.run_tasks(&pctx, nodes).await
+                };
+                if end != PlayEnd::Done {
+                    break;
+                }
+                self.flush_handlers(&pctx).await;
             }
             for h in &batch {
                 self.hosts.slot(h).with(|s| s.notified.clear());
             }
-            if ended && self.batch_aborted(&batch) {
+            // end_play ends every batch, end_batch only this one; a batch
+            // whose every host failed ends the play (Ansible's
+            // PlaybookExecutor compares the batch's failures to its size).
+            if end == PlayEnd::EndPlay || self.batch_aborted(&batch) {
                 break;
             }
         }
@@ -318,7 +381,7 @@ impl Engine {
     }
 
     /// The implicit first task: gather facts on every host of the batch.
-    async fn gather_facts(self: &Arc<Self>, pctx: &Arc<PlayCtx>) -> bool {
+    async fn gather_facts(self: &Arc<Self>, pctx: &Arc<PlayCtx>) {
         self.emit(&Event::TaskStart {
             name: "Gathering Facts",
             handler: false,
@@ -340,7 +403,6 @@ impl Engine {
                 self.account(&host, &end);
             }
         }
-        false
     }
 
     async fn gather_one(self: &Arc<Self>, pctx: &Arc<PlayCtx>, host: &str) -> TaskEnd {
@@ -400,7 +462,14 @@ impl Engine {
 
     /// Count a host's task end in the recap, as Ansible's strategy does.
     fn account(&self, host: &str, end: &TaskEnd) {
-        if end.copied {
+        if end.uncounted {
+            return;
+        }
+        // An include counts not as a task but once per file it included
+        // (each loop item's is one), as the strategy loads them.
+        if end.include.is_some() && matches!(end.outcome, Outcome::Ok | Outcome::Changed) {
+            let files = included_files(&end.result).len() as u32;
+            self.stat(host, |s| s.ok += files);
             return;
         }
         match end.outcome {
@@ -410,7 +479,10 @@ impl Engine {
                 s.changed += 1
             }),
             Outcome::Skipped => self.stat(host, |s| s.skipped += 1),
-            Outcome::Unreachable if end.ignored => self.stat(host, |s| s.ignored += 1),
+            Outcome::Unreachable if end.ignored => self.stat(host, |s| {
+                s.ok += 1;
+                s.ignored += 1
+            }),
             Outcome::Unreachable => {
                 self.stat(host, |s| s.unreachable += 1);
                 self.hosts.slot(host).with(|s| s.unreachable = true);
@@ -467,6 +539,7 @@ impl Engine {
             .batch
             .iter()
             .filter(|h| self.hosts.slot(h).with(|s| !s.failed && !s.unreachable))
+            .filter(|h| !pctx.is_ended(h))
             .map(|h| (h.clone(), Cursor::new(nodes.clone())))
             .collect();
         loop {
@@ -502,22 +575,45 @@ impl Engine {
                 }
                 continue;
             }
-            let ends = self.run_task_on(pctx, &next, &group, false).await;
-            let mut end_play = false;
+            let ends = match meta_action(&next) {
+                // Ansible's linear strategy runs a meta task host by host,
+                // each announced with its own banner …
+                Some(m) if !meta_runs_once(&m) => {
+                    let mut ends = Vec::new();
+                    for h in &group {
+                        let one = std::slice::from_ref(h);
+                        ends.extend(self.run_task_on(pctx, &next, one, false).await);
+                    }
+                    ends
+                }
+                // … except the play-wide ones, run (and their `when`
+                // evaluated) for the first host only, standing for all.
+                Some(_) => {
+                    for h in group.iter().skip(1) {
+                        if let Some(c) = cursors.get_mut(h) {
+                            c.complete(false);
+                        }
+                    }
+                    self.run_task_on(pctx, &next, &group[..1], false).await
+                }
+                None => self.run_task_on(pctx, &next, &group, false).await,
+            };
+            let mut end = None;
             let mut any_fatal_failure = false;
-            for (host, end) in ends {
+            for (host, host_end) in ends {
                 let Some(c) = cursors.get_mut(&host) else {
                     continue;
                 };
-                let step = self.apply_end(pctx, &next, &host, end, c);
-                end_play |= step.end_play;
+                let step = self.apply_end(pctx, &next, &host, host_end, c);
+                end = end.or(step.end);
                 any_fatal_failure |= step.fatal;
             }
             if next_is_flush(&next) {
                 self.flush_handlers(pctx).await;
             }
-            if end_play {
-                return PlayEnd::EndPlay;
+            if let Some(end) = end {
+                self.end_batch(pctx);
+                return end;
             }
             if any_fatal_failure || self.max_fail_exceeded(pctx) {
                 self.abort_batch(pctx);
@@ -538,18 +634,8 @@ impl Engine {
             if end.outcome == Outcome::Failed {
                 continue;
             }
-            let mut found = Vec::new();
-            if let Some(Value::String(p)) = end.result.get("include") {
-                found.push((p.clone(), None));
-            }
-            if let Some(Value::Array(items)) = end.result.get("results") {
-                for r in items {
-                    if let Some(Value::String(p)) = r.get("include") {
-                        found.push((p.clone(), label_of(r)));
-                    }
-                }
-            }
-            for key in found {
+            for (file, item) in included_files(&end.result) {
+                let key = (file.to_string(), item.and_then(label_of));
                 groups.entry(key).or_default().push(host.clone());
             }
         }
@@ -559,6 +645,13 @@ impl Engine {
                 hosts: &hosts,
                 item: item.as_deref(),
             });
+        }
+    }
+
+    /// End every host of the batch (meta `end_batch`, `end_play`).
+    fn end_batch(&self, pctx: &PlayCtx) {
+        if let Ok(mut ended) = pctx.ended.lock() {
+            ended.extend(pctx.batch.iter().cloned());
         }
     }
 
@@ -617,8 +710,14 @@ impl Engine {
             c.push_include(nodes, scope, span);
         }
         match end.control {
-            Some(Control::EndHost) => c.clear(),
-            Some(Control::EndPlay) => step.end_play = true,
+            Some(Control::EndHost) => {
+                c.clear();
+                if let Ok(mut ended) = pctx.ended.lock() {
+                    ended.insert(host.to_string());
+                }
+            }
+            Some(Control::EndBatch) => step.end = Some(PlayEnd::EndBatch),
+            Some(Control::EndPlay) => step.end = Some(PlayEnd::EndPlay),
             Some(Control::FlushHandlers) | None => {}
         }
         step
@@ -632,23 +731,24 @@ impl Engine {
         pctx: &Arc<PlayCtx>,
         nodes: Arc<Vec<TaskNode>>,
     ) -> PlayEnd {
-        let last_banner: Arc<Mutex<usize>> = Arc::new(Mutex::new(0));
         let stop: Arc<Mutex<Option<PlayEnd>>> = Arc::new(Mutex::new(None));
         let mut set = tokio::task::JoinSet::new();
         let hosts: Vec<String> = pctx
             .batch
             .iter()
             .filter(|h| self.hosts.slot(h).with(|s| !s.failed && !s.unreachable))
+            .filter(|h| !pctx.is_ended(h))
             .cloned()
             .collect();
+        if let Ok(mut b) = self.free_banners.lock() {
+            *b = FreeBanners {
+                on: true,
+                ..Default::default()
+            };
+        }
         for host in hosts {
-            let (eng, pctx, nodes, last_banner, stop) = (
-                self.clone(),
-                pctx.clone(),
-                nodes.clone(),
-                last_banner.clone(),
-                stop.clone(),
-            );
+            let (eng, pctx, nodes, stop) =
+                (self.clone(), pctx.clone(), nodes.clone(), stop.clone());
             set.spawn(async move {
                 let mut c = Cursor::new(nodes);
                 while let Some(next) = c.peek() {
@@ -659,22 +759,15 @@ impl Engine {
                         c.complete(false);
                         continue;
                     }
-                    let id = Arc::as_ptr(&next.task) as usize;
-                    let announce = last_banner
-                        .lock()
-                        .map(|mut l| std::mem::replace(&mut *l, id) != id)
-                        .unwrap_or(false);
-                    if announce {
-                        let name = eng.task_banner_name(&pctx, &next.task);
-                        let path =
-                            format!("{}:{}", next.task.span.file.display(), next.task.span.line);
-                        eng.emit(&Event::TaskStart {
-                            name: &name,
-                            handler: false,
-                            action: &next.task.action,
-                            path: Some(&path),
-                            hosts: 1,
-                        });
+                    // The banner waits for the task's first shown result.
+                    let banner = Banner {
+                        id: Arc::as_ptr(&next.task) as usize,
+                        name: eng.task_banner_name(&pctx, &next.task),
+                        action: next.task.action.clone(),
+                        path: format!("{}:{}", next.task.span.file.display(), next.task.span.line),
+                    };
+                    if let Ok(mut b) = eng.free_banners.lock() {
+                        b.running.insert(host.clone(), banner);
                     }
                     // Hosts move independently here: magic lists refresh per task.
                     eng.task_seq
@@ -685,8 +778,8 @@ impl Engine {
                     };
                     eng.announce_includes(&[(host.clone(), end.clone())], &next.task);
                     let step = eng.apply_end(&pctx, &next, &host, end, &mut c);
-                    let verdict = if step.end_play {
-                        Some(PlayEnd::EndPlay)
+                    let verdict = if step.end.is_some() {
+                        step.end
                     } else if step.fatal || eng.max_fail_exceeded(&pctx) {
                         Some(PlayEnd::Abort)
                     } else {
@@ -702,11 +795,18 @@ impl Engine {
             });
         }
         while set.join_next().await.is_some() {}
+        if let Ok(mut b) = self.free_banners.lock() {
+            *b = FreeBanners::default();
+        }
         let verdict = stop.lock().ok().and_then(|s| *s);
         match verdict {
             Some(PlayEnd::Abort) => {
                 self.abort_batch(pctx);
                 PlayEnd::Abort
+            }
+            Some(v @ (PlayEnd::EndBatch | PlayEnd::EndPlay)) => {
+                self.end_batch(pctx);
+                v
             }
             Some(v) => v,
             None => PlayEnd::Done,
@@ -835,7 +935,7 @@ impl Engine {
                         self.notify(h, next);
                     }
                     let mut copy = first.clone();
-                    copy.copied = true;
+                    copy.uncounted = true;
                     out.push((h.clone(), copy));
                 }
             }
@@ -903,6 +1003,7 @@ impl Engine {
                     .filter(|(host, notified)| {
                         (notified.contains(&name)
                             || h.task.listen.iter().any(|l| notified.contains(l)))
+                            && !pctx.is_ended(host)
                             && self
                                 .hosts
                                 .slot(host)
@@ -929,20 +1030,56 @@ impl Engine {
 /// What one host's task end asks of the strategy.
 #[derive(Default)]
 struct Step {
-    end_play: bool,
+    /// A meta `end_batch` or `end_play`.
+    end: Option<PlayEnd>,
     fatal: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum PlayEnd {
     Done,
+    EndBatch,
     EndPlay,
     Abort,
 }
 
+/// The files an include task's result included, each with its loop
+/// item's result when looped.
+fn included_files(result: &Value) -> Vec<(&str, Option<&Value>)> {
+    let mut out = Vec::new();
+    if let Some(Value::String(p)) = result.get("include") {
+        out.push((p.as_str(), None));
+    }
+    if let Some(Value::Array(items)) = result.get("results") {
+        for r in items {
+            if let Some(Value::String(p)) = r.get("include") {
+                out.push((p.as_str(), Some(r)));
+            }
+        }
+    }
+    out
+}
+
+/// The action of a meta task (`flush_handlers`, `end_host` …).
+fn meta_action(next: &Next) -> Option<String> {
+    if !task::is_meta(&next.task) {
+        return None;
+    }
+    let raw = next.task.args.get("_raw_params").and_then(Value::as_str);
+    Some(raw.unwrap_or_default().trim().to_string())
+}
+
+/// Meta actions Ansible's linear strategy runs once for all hosts (its
+/// `run_once` for metas): all but the per-host ones.
+fn meta_runs_once(action: &str) -> bool {
+    !matches!(
+        action,
+        "noop" | "reset_connection" | "end_host" | "role_complete" | "flush_handlers" | "end_role"
+    )
+}
+
 fn next_is_flush(next: &Next) -> bool {
-    crate::playbook::short_action(&next.task.action) == "meta"
-        && next.task.args.get("_raw_params").and_then(Value::as_str) == Some("flush_handlers")
+    meta_action(next).as_deref() == Some("flush_handlers")
 }
 
 /// Handlers as a flat list (blocks in handlers pass their keywords down).

@@ -11,12 +11,13 @@ use super::{truthy, Engine, PlayCtx};
 use crate::error::Span;
 use crate::output::{Event, HostResult, Outcome};
 use crate::playbook::{Block, Common, Task, TaskNode};
-use crate::template::{Context, HostVars};
+use crate::template::{conditional_message, Context, HostVars, TemplateError};
 
 /// Engine-level effects a task can ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Control {
     EndHost,
+    EndBatch,
     EndPlay,
     FlushHandlers,
 }
@@ -33,8 +34,9 @@ pub struct TaskEnd {
     pub registered: Value,
     pub include: Option<(Arc<Vec<TaskNode>>, Common, Span)>,
     pub control: Option<Control>,
-    /// A run_once result copied to the other hosts: not counted in their recap.
-    pub copied: bool,
+    /// Not counted in the recap: a run_once result copied to the other hosts,
+    /// or a meta task's result (Ansible's `_execute_meta` bypasses the stats).
+    pub uncounted: bool,
 }
 
 impl TaskEnd {
@@ -47,7 +49,7 @@ impl TaskEnd {
             result,
             include: None,
             control: None,
-            copied: false,
+            uncounted: false,
         }
     }
 }
@@ -156,7 +158,7 @@ impl Engine {
                 spans[at] = Some(sp.clone());
             }
         }
-        match self.eval_when(&conds, &spans, &ctx, task) {
+        match self.eval_when(&conds, &spans, &ctx, next, pctx, host) {
             Ok(None) => {}
             Ok(Some(false_cond)) => return self.finish_skipped(host, task, false_cond, no_log),
             Err(f) => return self.finish_failed(host, task, f, no_log, ignore_errors),
@@ -280,7 +282,7 @@ impl Engine {
         };
         // Includes announce themselves instead of a status line; meta tasks
         // print nothing and are not counted, as in Ansible.
-        let is_meta = crate::playbook::short_action(&task.action) == "meta";
+        let is_meta = is_meta(task);
         if (include.is_none() && !is_meta) || outcome == Outcome::Failed {
             self.emit(&Event::Result(&hr));
         }
@@ -292,7 +294,7 @@ impl Engine {
             registered,
             include,
             control,
-            copied: is_meta && outcome != Outcome::Failed,
+            uncounted: is_meta && outcome != Outcome::Failed,
         }
     }
 
@@ -303,22 +305,41 @@ impl Engine {
         conds: &[Value],
         spans: &[Option<Span>],
         ctx: &Context,
-        task: &Task,
+        next: &Next,
+        pctx: &PlayCtx,
+        host: &str,
     ) -> Result<Option<Value>, Failure> {
+        let task = &next.task;
         for (i, c) in conds.iter().enumerate() {
+            let span = spans.get(i).and_then(Option::as_ref);
             match self.templar.eval_condition(c, ctx) {
                 Ok(true) => {}
                 Ok(false) => return Ok(Some(c.clone())),
+                // A non-boolean result names where the value came from.
+                Err(TemplateError::Conditional { truth, type_name }) => {
+                    // Layers above `vars:` that keep no positions here.
+                    let shadowed = |name: &str| {
+                        self.opts.extra_vars.contains_key(name)
+                            || self.hosts.slot(host).with(|s| {
+                                s.set_facts.contains_key(name) || s.include_vars.contains_key(name)
+                            })
+                    };
+                    let origin = conditional_origin(c, span, next, pctx, &shadowed);
+                    let inner = conditional_message(truth, &type_name, &origin);
+                    let mut block = caused_block(None, &inner, task, span);
+                    block.push_str(BROKEN_CONDITIONAL_HELP);
+                    block.push_str("\n\n");
+                    return Err(Failure {
+                        msg: format!("Task failed: {inner}"),
+                        block,
+                        keep_changed: false,
+                    });
+                }
                 Err(e) => {
                     let inner = format!("Error while evaluating conditional: {e}");
                     return Err(Failure {
                         msg: format!("Task failed: {inner}"),
-                        block: caused_block(
-                            None,
-                            &inner,
-                            task,
-                            spans.get(i).and_then(Option::as_ref),
-                        ),
+                        block: caused_block(None, &inner, task, span),
                         keep_changed: false,
                     });
                 }
@@ -417,7 +438,8 @@ impl Engine {
             registered,
             include: None,
             control: None,
-            copied: false,
+            // A meta task skipped by `when` is shown but not counted either.
+            uncounted: outcome == Outcome::Skipped && is_meta(task),
         }
     }
 
@@ -673,37 +695,38 @@ impl Engine {
             let mut verbose_always = false;
             let mut item_block: Option<String> = None;
             let spans: Vec<Option<Span>> = task.when_spans.iter().cloned().map(Some).collect();
-            let mut r = match self.eval_when(&task.common.when, &spans, &ictx, task) {
-                Ok(Some(cond)) => {
-                    let mut r = Map::new();
-                    r.insert("changed".into(), Value::Bool(false));
-                    r.insert("false_condition".into(), Value::String(cond_text(&cond)));
-                    r.insert(
-                        "skip_reason".into(),
-                        Value::String("Conditional result was False".into()),
-                    );
-                    r.insert("skipped".into(), Value::Bool(true));
-                    r
-                }
-                Err(f) => {
-                    let mut r = Map::new();
-                    r.insert("failed".into(), Value::Bool(true));
-                    r.insert("msg".into(), Value::String(f.msg));
-                    item_block = Some(f.block);
-                    r
-                }
-                Ok(None) => {
-                    let out = self.run_with_retries(ht, &ictx).await;
-                    if out.unreachable {
-                        return (out.result, true, None);
+            let mut r =
+                match self.eval_when(&task.common.when, &spans, &ictx, ht.next, ht.pctx, ht.host) {
+                    Ok(Some(cond)) => {
+                        let mut r = Map::new();
+                        r.insert("changed".into(), Value::Bool(false));
+                        r.insert("false_condition".into(), Value::String(cond_text(&cond)));
+                        r.insert(
+                            "skip_reason".into(),
+                            Value::String("Conditional result was False".into()),
+                        );
+                        r.insert("skipped".into(), Value::Bool(true));
+                        r
                     }
-                    if let Some(inc) = out.include {
-                        includes.push(inc);
+                    Err(f) => {
+                        let mut r = Map::new();
+                        r.insert("failed".into(), Value::Bool(true));
+                        r.insert("msg".into(), Value::String(f.msg));
+                        item_block = Some(f.block);
+                        r
                     }
-                    verbose_always = out.verbose_always;
-                    out.result
-                }
-            };
+                    Ok(None) => {
+                        let out = self.run_with_retries(ht, &ictx).await;
+                        if out.unreachable {
+                            return (out.result, true, None);
+                        }
+                        if let Some(inc) = out.include {
+                            includes.push(inc);
+                        }
+                        verbose_always = out.verbose_always;
+                        out.result
+                    }
+                };
             r.insert(loop_var.clone(), item.clone());
             r.insert("ansible_loop_var".into(), Value::String(loop_var.clone()));
             if let Some(iv) = &lc.index_var {
@@ -858,6 +881,123 @@ impl Engine {
     }
 }
 
+const BROKEN_CONDITIONAL_HELP: &str =
+    "Broken conditionals can be temporarily allowed with the `ALLOW_BROKEN_CONDITIONALS` configuration option.";
+
+static VAR_PATH: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r#"^\s*([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*|\[\s*(?:\d+|'[^']*'|"[^"]*")\s*\])*)\s*$"#,
+    )
+    .ok()
+});
+static VAR_STEP: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"\.([A-Za-z_]\w*)|\[\s*(\d+)\s*\]|\[\s*'([^']*)'\s*\]|\[\s*"([^"]*)"\s*\]"#)
+        .ok()
+});
+
+/// Where a conditional's non-boolean value came from, as Ansible's origin
+/// tags tell: a variable (or part of one) written in the play's, a block's
+/// or the task's `vars:` is where its value was written; a computed value
+/// is tagged with the conditional itself. Values from sources whose
+/// positions ferry does not keep (vars files, inventory, -e, set_fact,
+/// include_vars) are also reported at the conditional.
+fn conditional_origin(
+    cond: &Value,
+    when: Option<&Span>,
+    next: &Next,
+    pctx: &PlayCtx,
+    shadowed: &dyn Fn(&str) -> bool,
+) -> String {
+    let at_condition = || match when {
+        Some(s) => s.to_string(),
+        None => "<unknown>".to_string(),
+    };
+    let Some(caps) = cond
+        .as_str()
+        .and_then(|c| VAR_PATH.as_ref().and_then(|r| r.captures(c)))
+    else {
+        return at_condition();
+    };
+    let name = &caps[1];
+    let steps: Vec<String> = VAR_STEP
+        .as_ref()
+        .map(|r| {
+            r.captures_iter(caps.get(2).map_or("", |m| m.as_str()))
+                .filter_map(|c| {
+                    (1..=4)
+                        .find_map(|i| c.get(i))
+                        .map(|m| m.as_str().to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    // The layer that defines the variable, highest precedence first; only
+    // `vars:` written in the playbook have positions to report.
+    if shadowed(name) {
+        return at_condition();
+    }
+    let mut holders: Vec<&Span> = Vec::new();
+    if next.task.common.vars.contains_key(name) {
+        holders.push(&next.task.span);
+    }
+    for b in next.parents.iter().rev() {
+        if b.common.vars.contains_key(name) {
+            holders.push(&b.span);
+        }
+    }
+    if pctx.vars.contains_key(name) {
+        holders.push(&pctx.play_span);
+    }
+    let Some(holder) = holders.first() else {
+        return at_condition();
+    };
+    let Ok(Some(root)) = crate::yaml::parse_file(&holder.file) else {
+        return at_condition();
+    };
+    let Some(mut node) = node_at(&root, holder)
+        .and_then(|n| n.get("vars"))
+        .and_then(|v| v.get(name))
+    else {
+        return at_condition();
+    };
+    // A part of a value has its own position; past what was written, the
+    // nearest written container's.
+    for step in &steps {
+        let child = match &node.kind {
+            crate::yaml::NodeKind::Map(_) => node.get(step),
+            crate::yaml::NodeKind::Seq(items) => {
+                step.parse::<usize>().ok().and_then(|i| items.get(i))
+            }
+            _ => None,
+        };
+        match child {
+            Some(c) => node = c,
+            None => break,
+        }
+    }
+    node.span.to_string()
+}
+
+/// The mapping node that starts at `span` (a play, block or task).
+fn node_at<'a>(node: &'a crate::yaml::Node, span: &Span) -> Option<&'a crate::yaml::Node> {
+    if node.span.line == span.line
+        && node.span.col == span.col
+        && matches!(node.kind, crate::yaml::NodeKind::Map(_))
+    {
+        return Some(node);
+    }
+    match &node.kind {
+        crate::yaml::NodeKind::Seq(items) => items.iter().find_map(|n| node_at(n, span)),
+        crate::yaml::NodeKind::Map(entries) => entries.iter().find_map(|(_, v)| node_at(v, span)),
+        _ => None,
+    }
+}
+
+/// Is this task a `meta` action?
+pub fn is_meta(task: &Task) -> bool {
+    crate::playbook::short_action(&task.action) == "meta"
+}
+
 /// Is this task a `set_fact`?
 pub fn is_set_fact(task: &Task) -> bool {
     crate::playbook::short_action(&task.action) == "set_fact"
@@ -970,11 +1110,12 @@ fn bind_register(ctx: &Context, task: &Task, r: &Map<String, Value>) -> Context 
     }
 }
 
-/// What `register` stores: internal keys dropped, `changed`/`failed` always set.
+/// What `register` stores: internal keys and the top-level `invocation`
+/// dropped (loop items keep theirs), `changed`/`failed` always set.
 pub fn registered_value(r: &Map<String, Value>) -> Value {
     let mut out = Map::new();
     for (k, v) in r {
-        if !k.starts_with("_ansible") {
+        if !k.starts_with("_ansible") && k != "invocation" {
             out.insert(k.clone(), v.clone());
         }
     }

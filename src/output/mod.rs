@@ -150,13 +150,7 @@ pub fn excerpt(span: &crate::error::Span) -> String {
 
 /// `Origin: file:line:col`, a blank line and the excerpt.
 pub fn origin(span: &crate::error::Span) -> String {
-    format!(
-        "Origin: {}:{}:{}\n\n{}",
-        span.file.display(),
-        span.line,
-        span.col,
-        excerpt(span)
-    )
+    crate::error::source_context(span)
 }
 
 /// How one task ended on one host (or one loop item).

@@ -90,9 +90,10 @@ pub enum TemplateError {
         message: String,
         source_text: String,
     },
-    /// A conditional did not produce a boolean (ansible-core 2.19 rule).
-    #[error("{0}")]
-    Conditional(String),
+    /// A conditional did not produce a boolean (ansible-core 2.19 rule);
+    /// where the value came from is not known here.
+    #[error("{}", conditional_message(*.truth, .type_name, "<unknown>"))]
+    Conditional { truth: bool, type_name: String },
     /// A lookup plugin failed.
     #[error("{0}")]
     Lookup(String),
@@ -248,7 +249,7 @@ impl Templar {
                 let root = LazyVars::new(self.inner.clone(), ctx);
                 root.eval_condition(s)
             }
-            other => Err(non_bool_conditional(&pyrepr::json_repr(other), other)),
+            other => Err(non_bool_conditional(other)),
         }
     }
 
@@ -260,7 +261,7 @@ impl Templar {
     }
 }
 
-fn non_bool_conditional(shown: &str, v: &Json) -> TemplateError {
+fn non_bool_conditional(v: &Json) -> TemplateError {
     let truth = match v {
         Json::Null => false,
         Json::Bool(b) => *b,
@@ -269,16 +270,24 @@ fn non_bool_conditional(shown: &str, v: &Json) -> TemplateError {
         Json::Array(a) => !a.is_empty(),
         Json::Object(o) => !o.is_empty(),
     };
-    let mut shown = shown.to_string();
-    if shown.chars().count() > 40 {
-        shown = shown.chars().take(37).collect::<String>() + "...";
+    TemplateError::Conditional {
+        truth,
+        type_name: pyrepr::json_type_name(v).to_string(),
     }
-    TemplateError::Conditional(format!(
-        "Conditional result ({}) was derived from value of type '{}': {}. Conditionals must have a boolean result.",
+}
+
+/// ansible-core 2.19's broken-conditional message; `origin` is where the
+/// value came from (`file:line:col`, or `<unknown>`), shown as Python's repr.
+pub fn conditional_message(truth: bool, type_name: &str, origin: &str) -> String {
+    format!(
+        "Conditional result ({}) was derived from value of type '{type_name}' at {}. Conditionals must have a boolean result.",
         if truth { "True" } else { "False" },
-        pyrepr::json_type_name(v),
-        shown
-    ))
+        {
+            let mut q = String::new();
+            pyrepr::quote_str(origin, &mut q);
+            q
+        }
+    )
 }
 
 /// Does this JSON value contain a string with Jinja syntax (values or keys)?
@@ -660,7 +669,7 @@ impl LazyVars {
                     "" => return Ok(false),
                     other => self.eval_expr_value(other)?,
                 },
-                other => return Err(non_bool_conditional(&pyrepr::json_repr(&other), &other)),
+                other => return Err(non_bool_conditional(&other)),
             }
         } else {
             self.eval_expr_value(trimmed)?
@@ -687,7 +696,7 @@ impl LazyVars {
             minijinja::value::ValueKind::Bool => Ok(v.is_true()),
             _ => {
                 let j = self.to_json(&v, cond)?;
-                Err(non_bool_conditional(&pyrepr::json_repr(&j), &j))
+                Err(non_bool_conditional(&j))
             }
         }
     }
