@@ -138,6 +138,7 @@ impl Engine {
             hosts: hosts.clone(),
             extra,
             magic: Mutex::new(Vars::new()),
+            play_vars: Default::default(),
         });
         let forks = Arc::new(Semaphore::new(opts.forks.max(1)));
         let start_at = Mutex::new(opts.start_at_task.clone());

@@ -97,9 +97,16 @@ pub struct EngineHostVars {
     pub hosts: Arc<Hosts>,
     pub extra: Arc<Vars>,
     pub magic: Mutex<Vars>,
+    /// The play-wide lists (`groups`, `ansible_play_hosts`…) as template
+    /// values, shared by every host's render (see `HostVars::play_var`).
+    pub play_vars: std::sync::RwLock<std::collections::HashMap<&'static str, minijinja::Value>>,
 }
 
 impl HostVars for EngineHostVars {
+    fn play_var(&self, name: &str) -> Option<minijinja::Value> {
+        self.play_vars.read().ok()?.get(name).cloned()
+    }
+
     fn host_names(&self) -> Vec<String> {
         self.inventory.hosts.keys().cloned().collect()
     }

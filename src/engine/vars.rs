@@ -116,12 +116,20 @@ impl Engine {
         if let Ok(mut cache) = pctx.magic.lock() {
             *cache = Some((seq, lists.clone()));
         }
+        if let Ok(mut pv) = self.hostvars.play_vars.write() {
+            let tv = crate::template::json_value;
+            pv.insert("groups", tv(&lists.groups));
+            pv.insert("ansible_play_hosts_all", tv(&lists.all));
+            pv.insert("ansible_play_hosts", tv(&lists.active));
+            pv.insert("play_hosts", tv(&lists.batch));
+            pv.insert("ansible_play_batch", tv(&lists.batch));
+        }
         lists
     }
 
     fn magic_vars(&self, pctx: &PlayCtx, host: &str, v: &mut Vars) {
         let strs = |xs: &[String]| Value::Array(xs.iter().cloned().map(Value::String).collect());
-        let lists = self.magic_lists(pctx);
+        self.magic_lists(pctx);
         v.insert("inventory_hostname".into(), Value::String(host.to_string()));
         v.insert(
             "inventory_hostname_short".into(),
@@ -131,11 +139,17 @@ impl Engine {
             "group_names".into(),
             strs(&self.inventory.group_names(host)),
         );
-        v.insert("groups".into(), lists.groups.clone());
-        v.insert("ansible_play_hosts_all".into(), lists.all.clone());
-        v.insert("ansible_play_hosts".into(), lists.active.clone());
-        v.insert("play_hosts".into(), lists.batch.clone());
-        v.insert("ansible_play_batch".into(), lists.batch.clone());
+        // The play-wide lists are answered from `hostvars.play_vars`; a
+        // host's own variable of the same name must not hide them.
+        for k in [
+            "groups",
+            "ansible_play_hosts_all",
+            "ansible_play_hosts",
+            "play_hosts",
+            "ansible_play_batch",
+        ] {
+            v.shift_remove(k);
+        }
         v.insert(
             "ansible_play_name".into(),
             Value::String(pctx.play_name.clone()),
@@ -214,7 +228,7 @@ impl Engine {
         let mut out = Vars::new();
         let ctx = Context {
             vars: Arc::new(v.clone()),
-            hostvars: None,
+            hostvars: Some(self.hostvars.clone() as Arc<dyn crate::template::HostVars>),
         };
         for k in CONN_VARS {
             if let Some(raw) = v.get(*k) {

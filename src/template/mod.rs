@@ -55,6 +55,12 @@ pub struct TemplarOptions {
 pub trait HostVars: Send + Sync {
     fn host_names(&self) -> Vec<String>;
     fn host_vars(&self, host: &str) -> Option<Arc<IndexMap<String, Json>>>;
+    /// A play-wide variable every host sees alike (`groups`,
+    /// `ansible_play_hosts`…): kept once here rather than copied into each
+    /// host's variables, which made memory grow with hosts².
+    fn play_var(&self, _name: &str) -> Option<Value> {
+        None
+    }
 }
 
 /// The variables visible to one render. `vars` are RAW (untemplated) values:
@@ -806,6 +812,9 @@ impl LazyVars {
                 })
             }),
             _ => {
+                if let Some(v) = self.hostvars.as_ref().and_then(|hv| hv.play_var(name)) {
+                    return Some(v);
+                }
                 if let Ok(mut m) = self.missing.lock() {
                     m.push(name.to_string());
                 }
@@ -922,6 +931,11 @@ pub(crate) fn value_to_json(v: &Value) -> Result<Json, Error> {
 }
 
 /// Convert JSON to a minijinja value.
+/// A JSON value as a template value (for values shared across renders).
+pub fn json_value(j: &Json) -> Value {
+    json_to_value(j)
+}
+
 pub(crate) fn json_to_value(j: &Json) -> Value {
     match j {
         Json::Null => Value::from(()),
