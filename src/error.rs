@@ -56,6 +56,10 @@ impl Error {
             message: message.into(),
         }
     }
+    /// A located error followed by Ansible's help text (after the excerpt).
+    pub fn with_help(span: &Span, message: &str, help: &str) -> Self {
+        Error::Parse(format!("{}\n{help}", render_located(span, message)))
+    }
     /// Ansible's exit codes: 4 for parse errors, 5 for bad options, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
