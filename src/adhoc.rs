@@ -43,6 +43,16 @@ pub async fn run(inv: &Inventory, opts: AdhocOptions) -> Result<i32, Error> {
         ))
     })?;
     let args: Args = crate::kv::parse_kv(&opts.args, module.takes_raw_params());
+    // Ad hoc has no parse phase in Ansible: a module's own checks fail on
+    // each host when it runs (exit 2). Free-form text where none is taken
+    // is refused on the controller, before connecting, for every host.
+    let refused = match args.get("_raw_params") {
+        Some(Value::String(s)) if !s.is_empty() && !module.spec().raw_params => Some(format!(
+            "Task failed: Action '{}' does not support raw params.",
+            crate::playbook::resolved_fqcn(&opts.module)
+        )),
+        _ => None,
+    };
     let hosts = select_hosts(inv, &opts.pattern, opts.limit.as_deref())?;
     if hosts.is_empty() {
         output::warn("No hosts matched, nothing to do");
@@ -64,14 +74,18 @@ pub async fn run(inv: &Inventory, opts: AdhocOptions) -> Result<i32, Error> {
         for (k, v) in extra.iter() {
             vars.insert(k.clone(), v.clone());
         }
-        let (sem, warned, args, defaults, check) = (
+        let (sem, warned, args, defaults, check, refused) = (
             sem.clone(),
             warned.clone(),
             args.clone(),
             defaults.clone(),
             opts.check,
+            refused.clone(),
         );
         tasks.spawn(async move {
+            if let Some(msg) = refused {
+                return print(&host, Status::Failed, crate::modules::failed(msg), false);
+            }
             let _permit = sem.acquire_owned().await;
             let status = run_host(&host, &vars, &defaults, module, &args, check, &warned).await;
             status

@@ -173,6 +173,66 @@ fn bad_input_gets_the_right_exit_codes() {
     assert_eq!(r.code, 5, "{}", r.stderr);
 }
 
+/// Ad hoc has no parse phase in Ansible: argument errors are each host's
+/// failure (exit 2), in the module's words; only free-form text where the
+/// module takes none is refused before connecting.
+#[test]
+fn argument_errors_fail_per_host_as_in_ansible() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let target = d.join("t").display().to_string();
+    let cases = [
+        (
+            format!("pathh={target}"),
+            "missing required arguments: path",
+        ),
+        (
+            format!("path={target} state=presnt"),
+            "value of state must be one of: absent, directory, file, hard, link, touch, got: presnt",
+        ),
+        (
+            format!("path={target} state=touch bogus=1"),
+            "Unsupported parameters for (file) module: bogus. Supported parameters include: ",
+        ),
+    ];
+    for (args, msg) in &cases {
+        let r = ferry(d, &["adhoc", "localhost", "-m", "file", "-a", args]);
+        assert_eq!(r.code, 2, "{}", r.all());
+        assert!(
+            r.stdout.starts_with(&format!(
+                "localhost | FAILED! => {{\n    \"changed\": false,\n    \"msg\": \"{msg}"
+            )),
+            "{}",
+            r.all()
+        );
+    }
+    assert!(!d.join("t").exists());
+    // Refused on the controller: even a host that cannot be reached fails
+    // (not UNREACHABLE), as with ansible 2.19.
+    let r = ferry(
+        d,
+        &[
+            "adhoc",
+            "all",
+            "-i",
+            "nosuchhost.invalid,",
+            "-m",
+            "file",
+            "-a",
+            "/tmp/x",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stdout.contains(
+            "nosuchhost.invalid | FAILED! => {\n    \"changed\": false,\n    \"msg\": \"Task \
+             failed: Action 'ansible.builtin.file' does not support raw params.\"\n}\n"
+        ),
+        "{}",
+        r.all()
+    );
+}
+
 #[test]
 fn ansible_cfg_in_the_working_directory_is_honoured() {
     let sshd = Sshd::start();

@@ -449,7 +449,8 @@ fn module_argument_errors_stop_before_anything_runs() {
         "args.yml",
         &format!(
             "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - file: path={} state=touch\n    \
-             - name: a typo in an argument\n      copy:\n        content: x\n        destt: /tmp/x\n",
+             - name: a typo in an argument\n      copy:\n        content: x\n        dest: /tmp/y\n        \
+             destt: /tmp/x\n",
             marker.display()
         ),
     );
@@ -473,7 +474,7 @@ fn module_argument_errors_stop_before_anything_runs() {
         // The origin is the argument's name, with the lines before it.
         assert!(
             r.stderr.contains(&format!(
-                "Origin: {pb}:8:9\n\n6       copy:\n7         content: x\n8         destt: /tmp/x\n          ^ column 9\n"
+                "Origin: {pb}:9:9\n\n7         content: x\n8         dest: /tmp/y\n9         destt: /tmp/x\n          ^ column 9\n"
             )),
             "{}",
             r.stderr
@@ -555,6 +556,98 @@ fn module_argument_errors_stop_before_anything_runs() {
     let r = ferry(d, &["playbook", &pb]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(marker.exists());
+}
+
+/// Arguments from templates (ansible-core 2.19's `args: "{{ x }}"` and
+/// free-form text that is one template) are rendered per host and merged
+/// under the written ones; then checked like any others, at run time.
+#[test]
+fn templated_task_args_render_and_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let p = |n: &str| d.join(n).display().to_string();
+    let pb = write(
+        d,
+        "layers.yml",
+        &format!(
+            "- hosts: localhost\n  gather_facts: no\n  vars:\n    \
+             fa: {{path: {f1}, state: touch}}\n    \
+             cp: {{dest: {c1}, content: \"hello\\n\"}}\n    \
+             fb: {{path: {f1}, state: touch, bogus: 1}}\n    \
+             n: 5\n  tasks:\n    \
+             - file:\n      args: \"{{{{ fa }}}}\"\n    \
+             - copy: \"{{{{ cp }}}}\"\n    \
+             - name: inline wins\n      file: path={f3} state=touch\n      args: \"{{{{ fa }}}}\"\n    \
+             - name: the written mapping wins, the template fills in\n      \
+             file: {{path: {f4}, state: touch}}\n      \
+             args: \"{{{{ {{'path': '{nope}', 'mode': '0600', 'owner': omit}} }}}}\"\n    \
+             - name: empty args\n      ping:\n      args:\n    \
+             - name: not a dict\n      file:\n      args: \"{{{{ n }}}}\"\n      ignore_errors: true\n    \
+             - name: templated state\n      file: {{path: {f1}, state: \"{{{{ 'presnt' }}}}\"}}\n      \
+             ignore_errors: true\n    \
+             - name: unknown from the template\n      file:\n      args: \"{{{{ fb }}}}\"\n",
+            f1 = p("f1"),
+            c1 = p("c1"),
+            f3 = p("f3"),
+            f4 = p("f4"),
+            nope = p("nope"),
+        ),
+    );
+    let r = ferry(d, &["playbook", &pb]);
+    // The last task fails on the host: a run-time failure, not a parse error.
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        d.join("f1").exists() && d.join("f3").exists(),
+        "{}",
+        r.all()
+    );
+    assert_eq!(std::fs::read_to_string(d.join("c1")).unwrap(), "hello\n");
+    let mode = std::fs::metadata(d.join("f4"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(!d.join("nope").exists());
+    // Ansible 2.19's words, on stdout and stderr.
+    for want in [
+        "fatal: [localhost]: FAILED! => {\"changed\": false, \"msg\": \"Task failed: Finalization of \
+         task args for 'ansible.builtin.file' failed: Task args must resolve to a 'dict' not 'int'.\"}",
+        "fatal: [localhost]: FAILED! => {\"changed\": false, \"msg\": \"value of state must be one \
+         of: absent, directory, file, hard, link, touch, got: presnt\"}",
+        "fatal: [localhost]: FAILED! => {\"changed\": false, \"msg\": \"Unsupported parameters for \
+         (file) module: bogus. Supported parameters include: _diff_peek, _original_basename,",
+        "localhost                  : ok=7    changed=4    unreachable=0    failed=1    skipped=0    \
+         rescued=0    ignored=2",
+    ] {
+        assert!(r.stdout.contains(want), "{want}\n---\n{}", r.all());
+    }
+    for want in [
+        "[WARNING]: Deprecation warnings can be disabled by setting `deprecation_warnings=False` in \
+         ansible.cfg.\n[DEPRECATION WARNING]: Merging legacy k=v args ('path', 'state') into task \
+         args. This feature will be removed from ansible-core version 2.23.\nOrigin: ",
+        "Include all task args in the task `args` mapping.\n\n",
+        "[DEPRECATION WARNING]: Ignoring empty task `args` keyword. This feature will be removed \
+         from ansible-core version 2.23.\n",
+        "A mapping or template which resolves to a mapping is required.\n\n",
+        "[WARNING]: Using a template for task args is unsafe in some situations (see \
+         https://docs.ansible.com/ansible/devel/reference_appendices/faq.html#argsplat-unsafe).\n\
+         Origin: ",
+    ] {
+        assert!(r.stderr.contains(want), "{want}\n---\n{}", r.stderr);
+    }
+    for want in [
+        "<<< caused by >>>\n\nFinalization of task args for 'ansible.builtin.file' failed.\nOrigin: ",
+        "<<< caused by >>>\n\nTask args must resolve to a 'dict' not 'int'.\nOrigin: ",
+    ] {
+        assert!(r.all().contains(want), "{want}\n---\n{}", r.all());
+    }
+    // One warning per task that has a template for its arguments.
+    assert_eq!(
+        r.stderr.matches("argsplat-unsafe").count(),
+        6,
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

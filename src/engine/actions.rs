@@ -18,6 +18,31 @@ fn failed(msg: impl Into<String>) -> ActionOut {
     ActionOut::ok(crate::modules::failed(msg))
 }
 
+/// Ansible warns once per task that takes its arguments from a template
+/// (the same text, origin included, is not repeated for other hosts).
+fn warn_args_template_once(span: &crate::error::Span) {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let key = span.to_string();
+    let first = SEEN
+        .lock()
+        .map(|mut seen| {
+            if seen.contains(&key) {
+                false
+            } else {
+                seen.push(key);
+                true
+            }
+        })
+        .unwrap_or(true);
+    if first {
+        crate::output::warn(&format!(
+            "Using a template for task args is unsafe in some situations \
+             (see https://docs.ansible.com/ansible/devel/reference_appendices/faq.html#argsplat-unsafe).\n{}",
+            crate::output::origin(span)
+        ));
+    }
+}
+
 impl Engine {
     pub async fn run_action(self: &Arc<Self>, ht: &HostTask<'_>, ctx: &Context) -> ActionOut {
         let task = &ht.next.task;
@@ -32,14 +57,42 @@ impl Engine {
         // Each argument is rendered on its own so an error can name it, as
         // ansible-core 2.19 does ("Error while resolving value for 'msg'").
         let omit = self.templar.omit_token();
+        // Templates that render to arguments come first; the written
+        // arguments override them.
         let mut args = Vars::new();
+        for layer in &task.arg_layers {
+            match self.render_layer(task, layer, ctx) {
+                Ok(m) => args.extend(m),
+                Err(out) => return *out,
+            }
+        }
         for (k, v) in raw {
             match self.templar.render_value(&v, ctx) {
-                Ok(x) if x.as_str() == Some(omit) => {}
+                Ok(x) if x.as_str() == Some(omit) => {
+                    args.shift_remove(&k);
+                }
                 Ok(x) => {
                     args.insert(k, x);
                 }
                 Err(e) => return self.args_failure(task, &k, &e.to_string()),
+            }
+        }
+        // A controller action checks what the templates brought (a remote
+        // module checks its own arguments when it runs).
+        if !task.arg_layers.is_empty() {
+            if let Some(spec) = crate::playbook::controller_spec(&task.action) {
+                if let Err(mut r) = crate::modules::spec::check_args(spec, &task.action, &args) {
+                    // The action fails before it starts: no `changed`, and
+                    // no "Action failed" in the heading.
+                    r.shift_remove("changed");
+                    let msg = r.get("msg").and_then(Value::as_str).unwrap_or_default();
+                    let block = format!(
+                        "[ERROR]: Task failed: {msg}\n{}\n",
+                        crate::output::origin(&task.span)
+                    );
+                    r.insert("_ansible_error_block".into(), Value::String(block));
+                    return ActionOut::ok(r);
+                }
             }
         }
         match short {
@@ -99,6 +152,70 @@ impl Engine {
             "template" => self.template(ht, &args, ctx).await,
             _ => self.remote_module(ht, &args).await,
         }
+    }
+
+    /// Render one `args:` template (or free-form template) to its mapping,
+    /// `omit` values left out; else the failure as ansible-core 2.19 reports it.
+    fn render_layer(
+        &self,
+        task: &crate::playbook::Task,
+        layer: &crate::playbook::ArgLayer,
+        ctx: &Context,
+    ) -> Result<Vars, Box<ActionOut>> {
+        warn_args_template_once(&layer.span);
+        let omit = self.templar.omit_token();
+        let rendered = self
+            .templar
+            .render_value(&Value::String(layer.template.clone()), ctx)
+            .map_err(|e| Box::new(self.layer_failure(task, layer, &e.to_string())))?;
+        match rendered {
+            // A template that is all `omit` gives no arguments.
+            Value::String(s) if s == omit => Ok(Vars::new()),
+            Value::Object(m) => Ok(m
+                .into_iter()
+                .filter(|(_, v)| v.as_str() != Some(omit))
+                .collect()),
+            other => Err(Box::new(self.layer_failure(
+                task,
+                layer,
+                &format!(
+                    "Task args must resolve to a 'dict' not '{}'.",
+                    crate::modules::spec::type_name(&other)
+                ),
+            ))),
+        }
+    }
+
+    /// Ansible's three-part block: the task, the action whose arguments
+    /// were being finalized, the template.
+    fn layer_failure(
+        &self,
+        task: &crate::playbook::Task,
+        layer: &crate::playbook::ArgLayer,
+        err: &str,
+    ) -> ActionOut {
+        let outer = format!(
+            "Finalization of task args for '{}' failed",
+            crate::playbook::resolved_fqcn(&task.action)
+        );
+        let block = format!(
+            "[ERROR]: Task failed: {outer}: {err}\n\nTask failed.\n{}\n<<< caused by >>>\n\n\
+             {outer}.\n{}\n<<< caused by >>>\n\n{err}\n{}\n",
+            crate::output::origin(&task.span),
+            crate::output::origin(&task.action_span),
+            crate::output::origin(&layer.span),
+        );
+        let mut r = Map::new();
+        if !crate::playbook::is_controller_action(&task.action) {
+            r.insert("changed".into(), Value::Bool(false));
+        }
+        r.insert("failed".into(), Value::Bool(true));
+        r.insert(
+            "msg".into(),
+            Value::String(format!("Task failed: {outer}: {err}")),
+        );
+        r.insert("_ansible_error_block".into(), Value::String(block));
+        ActionOut::ok(r)
     }
 
     /// A failure while templating the task's arguments, worded and located

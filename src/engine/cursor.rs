@@ -285,7 +285,9 @@ mod tests {
                 ..Default::default()
             },
             action: "debug".into(),
+            action_span: span(),
             args: Vars::new(),
+            arg_layers: vec![],
             arg_spans: Default::default(),
             arg_key_spans: Default::default(),
             when_spans: vec![],

@@ -10,24 +10,27 @@ use super::textedit::{self, attrs_msg, py_regex, Commit};
 use super::{arg_bool, arg_str, failed, Args, ModResult, ModuleCtx};
 use crate::connection::ConnError;
 
-pub const SPEC: ArgSpec = ArgSpec::module(&[
-    &[
-        Param::aliased("path", &["dest", "destfile", "name"], Type::Path),
-        Param::new("state", Type::Str),
-        Param::new("marker", Type::Str),
-        Param::aliased("block", &["content"], Type::Str),
-        Param::new("insertafter", Type::Str),
-        Param::new("insertbefore", Type::Str),
-        Param::new("create", Type::Bool),
-        Param::new("backup", Type::Bool),
-        Param::new("validate", Type::Str),
-        Param::new("marker_begin", Type::Str),
-        Param::new("marker_end", Type::Str),
-        Param::new("append_newline", Type::Bool),
-        Param::new("prepend_newline", Type::Bool),
-    ],
-    FILE_COMMON,
-]);
+pub const SPEC: ArgSpec = ArgSpec {
+    mutually_exclusive: &[&["insertbefore", "insertafter"]],
+    ..ArgSpec::module(&[
+        &[
+            Param::aliased("path", &["dest", "destfile", "name"], Type::Path).required(),
+            Param::new("state", Type::Str).choices(&["absent", "present"]),
+            Param::new("marker", Type::Str),
+            Param::aliased("block", &["content"], Type::Str),
+            Param::new("insertafter", Type::Str),
+            Param::new("insertbefore", Type::Str),
+            Param::new("create", Type::Bool),
+            Param::new("backup", Type::Bool),
+            Param::new("validate", Type::Str),
+            Param::new("marker_begin", Type::Str),
+            Param::new("marker_end", Type::Str),
+            Param::new("append_newline", Type::Bool),
+            Param::new("prepend_newline", Type::Bool),
+        ],
+        FILE_COMMON,
+    ])
+};
 
 /// The edit, independent of the host.
 pub struct BlockEdit {

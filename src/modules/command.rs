@@ -31,6 +31,8 @@ pub const SPEC: ArgSpec = ArgSpec {
     report_as: Some("ansible.legacy.command"),
     raw_params: true,
     command_line: true,
+    required_one_of: &[&["_raw_params", "cmd", "argv"]],
+    mutually_exclusive: &[&["_raw_params", "cmd", "argv"]],
     ..ArgSpec::module(&[PARAMS, &[Param::new("expand_argument_vars", Type::Bool)]])
 };
 

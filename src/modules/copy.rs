@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::fs::{self, path_expr, var, Attrs, Report, WriteSpec};
 use super::mode::ModeSpec;
-use super::spec::{check_args, ArgSpec, Param, Type, FILE_COMMON};
+use super::spec::{check_args, ArgSpec, Known, Param, Type, FILE_COMMON};
 use super::{arg_bool, arg_str, failed, Args, ModResult, ModuleCtx};
 use crate::connection::{shell_quote, ConnError};
 
@@ -39,8 +39,25 @@ pub const PARAMS: &[Param] = &[
 /// The action plugin runs `ansible.legacy.copy`, so Ansible's errors name that.
 pub const SPEC: ArgSpec = ArgSpec {
     report_as: Some("ansible.legacy.copy"),
+    action_check: Some(action_check),
     ..ArgSpec::module(&[PARAMS, FILE_COMMON])
 };
+
+/// The copy action plugin's checks, in its order and words, made before
+/// the module's spec is (so `dest` is never reported "missing").
+fn action_check(k: &Known) -> Option<String> {
+    let src = k.truthy("src");
+    let content = k.given("content");
+    if src == Some(false) && content == Some(false) {
+        Some("src (or content) is required".into())
+    } else if k.truthy("dest") == Some(false) {
+        Some("dest is required".into())
+    } else if src == Some(true) && content == Some(true) {
+        Some("src and content are mutually exclusive".into())
+    } else {
+        None
+    }
+}
 
 /// Files at least this big are not sent before the host says it needs them.
 const INLINE_MAX: u64 = 256 * 1024;

@@ -11,8 +11,15 @@ use crate::connection::ConnError;
 
 pub const SPEC: ArgSpec = ArgSpec::module(&[
     &[
-        Param::new("state", Type::Str),
-        Param::aliased("path", &["dest", "name"], Type::Path),
+        Param::new("state", Type::Str).choices(&[
+            "absent",
+            "directory",
+            "file",
+            "hard",
+            "link",
+            "touch",
+        ]),
+        Param::aliased("path", &["dest", "name"], Type::Path).required(),
         Param::new("_original_basename", Type::Str),
         Param::new("recurse", Type::Bool),
         Param::new("force", Type::Bool),
@@ -64,7 +71,8 @@ impl Plan {
         let path = arg_str(args, "path")
             .or_else(|| arg_str(args, "dest"))
             .or_else(|| arg_str(args, "name"))
-            .ok_or_else(|| failed("missing required arguments: path"))?;
+            // Present (the spec checked) but null: Python's str of it is ''.
+            .unwrap_or_default();
         let state = arg_str(args, "state");
         if let Some(s) = &state {
             if !["file", "directory", "link", "hard", "touch", "absent"].contains(&s.as_str()) {

@@ -15,24 +15,27 @@ use crate::connection::ConnError;
 /// community.general's spec, less what ferry does not implement
 /// (`section_has_values`, `modify_inactive_option`): those are refused
 /// rather than silently ignored.
-pub const SPEC: ArgSpec = ArgSpec::module(&[
-    &[
-        Param::aliased("path", &["dest"], Type::Path),
-        Param::new("section", Type::Str),
-        Param::new("option", Type::Str),
-        Param::new("value", Type::Str),
-        Param::new("values", Type::List),
-        Param::new("backup", Type::Bool),
-        Param::new("state", Type::Str),
-        Param::new("exclusive", Type::Bool),
-        Param::new("no_extra_spaces", Type::Bool),
-        Param::new("ignore_spaces", Type::Bool),
-        Param::new("allow_no_value", Type::Bool),
-        Param::new("create", Type::Bool),
-        Param::new("follow", Type::Bool),
-    ],
-    FILE_COMMON,
-]);
+pub const SPEC: ArgSpec = ArgSpec {
+    mutually_exclusive: &[&["value", "values"]],
+    ..ArgSpec::module(&[
+        &[
+            Param::aliased("path", &["dest"], Type::Path).required(),
+            Param::new("section", Type::Str),
+            Param::new("option", Type::Str),
+            Param::new("value", Type::Str),
+            Param::new("values", Type::List),
+            Param::new("backup", Type::Bool),
+            Param::new("state", Type::Str).choices(&["absent", "present"]),
+            Param::new("exclusive", Type::Bool),
+            Param::new("no_extra_spaces", Type::Bool),
+            Param::new("ignore_spaces", Type::Bool),
+            Param::new("allow_no_value", Type::Bool),
+            Param::new("create", Type::Bool),
+            Param::new("follow", Type::Bool),
+        ],
+        FILE_COMMON,
+    ])
+};
 
 /// The edit, independent of the host.
 #[derive(Clone, Debug, Default)]

@@ -12,23 +12,30 @@ use super::textedit::{self, attrs_msg, py_regex, py_template, Commit};
 use super::{arg_bool, arg_str, failed, Args, ModResult, ModuleCtx};
 use crate::connection::ConnError;
 
-pub const SPEC: ArgSpec = ArgSpec::module(&[
-    &[
-        Param::aliased("path", &["dest", "destfile", "name"], Type::Path),
-        Param::new("state", Type::Str),
-        Param::aliased("regexp", &["regex"], Type::Str),
-        Param::new("search_string", Type::Str),
-        Param::aliased("line", &["value"], Type::Str),
-        Param::new("insertafter", Type::Str),
-        Param::new("insertbefore", Type::Str),
-        Param::new("backrefs", Type::Bool),
-        Param::new("create", Type::Bool),
-        Param::new("backup", Type::Bool),
-        Param::new("firstmatch", Type::Bool),
-        Param::new("validate", Type::Str),
+pub const SPEC: ArgSpec = ArgSpec {
+    mutually_exclusive: &[
+        &["insertbefore", "insertafter"],
+        &["regexp", "search_string"],
+        &["backrefs", "search_string"],
     ],
-    FILE_COMMON,
-]);
+    ..ArgSpec::module(&[
+        &[
+            Param::aliased("path", &["dest", "destfile", "name"], Type::Path).required(),
+            Param::new("state", Type::Str).choices(&["absent", "present"]),
+            Param::aliased("regexp", &["regex"], Type::Str),
+            Param::new("search_string", Type::Str),
+            Param::aliased("line", &["value"], Type::Str),
+            Param::new("insertafter", Type::Str),
+            Param::new("insertbefore", Type::Str),
+            Param::new("backrefs", Type::Bool),
+            Param::new("create", Type::Bool),
+            Param::new("backup", Type::Bool),
+            Param::new("firstmatch", Type::Bool),
+            Param::new("validate", Type::Str),
+        ],
+        FILE_COMMON,
+    ])
+};
 
 /// The edit, independent of the host.
 pub struct LineEdit {

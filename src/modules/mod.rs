@@ -154,26 +154,7 @@ impl ModuleId {
 
 /// The closest known module name, for "did you mean" in errors.
 pub fn closest_name(name: &str) -> Option<&'static str> {
-    REGISTRY
-        .iter()
-        .map(|(n, _)| (*n, edit_distance(name, n)))
-        .filter(|(_, d)| *d <= 3)
-        .min_by_key(|(_, d)| *d)
-        .map(|(n, _)| n)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    crate::error::closest(name, REGISTRY.iter().map(|(n, _)| *n), 3)
 }
 
 /// A failed result with Ansible's `msg`.

@@ -12,8 +12,8 @@ use crate::connection::ConnError;
 
 pub const SPEC: ArgSpec = ArgSpec::module(&[
     &[
-        Param::aliased("path", &["dest", "destfile", "name"], Type::Path),
-        Param::new("regexp", Type::Str),
+        Param::aliased("path", &["dest", "destfile", "name"], Type::Path).required(),
+        Param::new("regexp", Type::Str).required(),
         Param::new("replace", Type::Str),
         Param::new("after", Type::Str),
         Param::new("before", Type::Str),

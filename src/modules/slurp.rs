@@ -6,7 +6,8 @@ use super::spec::{check_args, ArgSpec, Param, Type};
 use super::{arg_str, failed, Args, ModResult, ModuleCtx};
 use crate::connection::{ConnError, ExecRequest};
 
-pub const SPEC: ArgSpec = ArgSpec::module(&[&[Param::aliased("src", &["path"], Type::Path)]]);
+pub const SPEC: ArgSpec =
+    ArgSpec::module(&[&[Param::aliased("src", &["path"], Type::Path).required()]]);
 
 pub async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModResult, ConnError> {
     if let Err(r) = check_args(&SPEC, "slurp", args) {

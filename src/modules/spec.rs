@@ -40,6 +40,10 @@ pub struct Param {
     /// Listed in "Supported parameters include"; false for options the
     /// controller-side action takes before the module sees the arguments.
     pub listed: bool,
+    /// Must be given (Ansible's `required=True`: present, even if null).
+    pub required: bool,
+    /// The values allowed, in Ansible's order (it prints them as written).
+    pub choices: &'static [&'static str],
 }
 
 impl Param {
@@ -49,6 +53,8 @@ impl Param {
             aliases: &[],
             ty,
             listed: true,
+            required: false,
+            choices: &[],
         }
     }
     pub const fn aliased(name: &'static str, aliases: &'static [&'static str], ty: Type) -> Param {
@@ -57,6 +63,8 @@ impl Param {
             aliases,
             ty,
             listed: true,
+            required: false,
+            choices: &[],
         }
     }
     /// An option of the action plugin in front of the module.
@@ -66,7 +74,17 @@ impl Param {
             aliases: &[],
             ty,
             listed: false,
+            required: false,
+            choices: &[],
         }
+    }
+    pub const fn required(mut self) -> Param {
+        self.required = true;
+        self
+    }
+    pub const fn choices(mut self, choices: &'static [&'static str]) -> Param {
+        self.choices = choices;
+        self
     }
 }
 
@@ -97,6 +115,13 @@ pub struct ArgSpec {
     pub command_line: bool,
     /// Any other name is accepted (set_fact's facts; raw and meta ignore extras).
     pub open: bool,
+    /// Groups of which at most one may be given (`mutually_exclusive`).
+    pub mutually_exclusive: &'static [&'static [&'static str]],
+    /// Groups of which at least one must be given (`required_one_of`).
+    pub required_one_of: &'static [&'static [&'static str]],
+    /// The action plugin's own checks, made before the module sees the
+    /// arguments (copy's "dest is required"), with its wording.
+    pub action_check: Option<fn(&Known) -> Option<String>>,
 }
 
 impl ArgSpec {
@@ -109,7 +134,21 @@ impl ArgSpec {
             raw_params: false,
             command_line: false,
             open: false,
+            mutually_exclusive: &[],
+            required_one_of: &[],
+            action_check: None,
         }
+    }
+
+    /// Each parameter once, in spec order (an earlier group's wins).
+    fn each_param(&self) -> Vec<&'static Param> {
+        let mut out: Vec<&'static Param> = Vec::new();
+        for p in self.params.iter().flat_map(|g| g.iter()) {
+            if !out.iter().any(|q| q.name == p.name) {
+                out.push(p);
+            }
+        }
+        out
     }
 
     /// The parameter `key` names, directly or through an alias.
@@ -183,9 +222,14 @@ impl ArgSpec {
     }
 }
 
-/// Reject arguments a module does not know, as Ansible's module does before
-/// running (`name` as the task wrote it; the spec may override it).
+/// Check a module's rendered arguments as Ansible's module does before it
+/// runs (`name` as the task wrote it; the spec may override it): the action
+/// plugin's checks, then the spec's, unknown names last.
 pub fn check_args(spec: &ArgSpec, name: &str, args: &Args) -> Result<(), ModResult> {
+    let known = Known::rendered(spec, args);
+    if let Err(e) = checks(&known) {
+        return Err(failed(e.message));
+    }
     let unknown = spec.unknown(args);
     if unknown.is_empty() {
         Ok(())
@@ -197,7 +241,8 @@ pub fn check_args(spec: &ArgSpec, name: &str, args: &Args) -> Result<(), ModResu
 /// What is wrong with a task's arguments, and which argument it is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArgError {
-    /// The argument as written.
+    /// The argument as written; empty when the error is about the task as a
+    /// whole (a missing argument).
     pub key: String,
     /// True when the error is about the value rather than the name.
     pub at_value: bool,
@@ -210,49 +255,187 @@ pub fn is_templated(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#") || s.starts_with("#jinja2:")
 }
 
-/// Check a task's literal arguments against `spec` before anything runs:
-/// reserved names, free-form text where none is taken, wrong types, then
-/// unknown names (the order Ansible finds them in). `action` is as written,
-/// `fqcn` as Ansible resolves it; `opaque` names arguments whose value is
-/// not known yet (`!vault`): their types are not checked.
-pub fn check(
-    spec: &ArgSpec,
-    action: &str,
-    fqcn: &str,
-    args: &Args,
-    opaque: &[String],
-) -> Result<(), ArgError> {
-    if !spec.command_line {
-        if let Some(k) = args.keys().find(|k| k.starts_with("_ansible_")) {
-            return Err(ArgError {
-                key: k.clone(),
-                at_value: false,
-                message: format!(
-                    "Invalid parameter specified beginning with keyword '_ansible_' for action \
-                     '{action}': '{k}'. The prefix '_ansible_' is reserved for internal use only."
-                ),
-            });
+/// A string that is one template as a whole (Ansible's
+/// `is_possibly_all_template`): free-form text like this renders to the
+/// arguments themselves instead of being split as `k=v` text.
+pub fn is_all_template(s: &str) -> bool {
+    s.starts_with("#jinja2:")
+        || (["{{", "{%", "{#"].iter().any(|m| s.starts_with(m))
+            && ["}}", "%}", "#}"].iter().any(|m| s.ends_with(m)))
+}
+
+/// Whether an argument is there, as far as can be told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presence {
+    Yes,
+    No,
+    /// Before run time: a template may omit it, or a whole-args template
+    /// may bring it.
+    Maybe,
+}
+
+/// What is known of a task's arguments when they are checked: everything
+/// once rendered; before that, templated (or `!vault`) values are unknown,
+/// a value that may render to `omit` may vanish, and an `args:` template
+/// may add any name.
+pub struct Known<'a> {
+    spec: &'a ArgSpec,
+    args: &'a Args,
+    rendered: bool,
+    /// A whole-args template will add names only known at run time.
+    open_ended: bool,
+    opaque: &'a [String],
+}
+
+impl<'a> Known<'a> {
+    pub fn rendered(spec: &'a ArgSpec, args: &'a Args) -> Known<'a> {
+        Known {
+            spec,
+            args,
+            rendered: true,
+            open_ended: false,
+            opaque: &[],
         }
     }
-    // Free-form text that is all template may render to the arguments
-    // (`copy: "{{ args }}"`): it is not an argument of its own then.
-    let mut raw_template = false;
-    if !spec.raw_params {
-        if let Some(Value::String(s)) = args.get("_raw_params") {
-            if is_templated(s) {
-                raw_template = true;
-            } else if !s.is_empty() {
-                return Err(ArgError {
-                    key: "_raw_params".into(),
-                    at_value: true,
-                    message: format!("Action '{fqcn}' does not support raw params."),
-                });
+
+    /// Arguments as written, before any templating.
+    pub fn literal(
+        spec: &'a ArgSpec,
+        args: &'a Args,
+        open_ended: bool,
+        opaque: &'a [String],
+    ) -> Known<'a> {
+        Known {
+            spec,
+            args,
+            rendered: false,
+            open_ended,
+            opaque,
+        }
+    }
+
+    /// The argument that sets option `name`, as written: the option or one
+    /// of its aliases (Ansible copies an alias over the option, so the last
+    /// alias given wins).
+    fn entry(&self, name: &str) -> Option<(&'a str, &'a Value)> {
+        let mut found = self.args.get_key_value(name);
+        if let Some(p) = self.spec.find(name).filter(|p| p.name == name) {
+            for a in p.aliases {
+                if let Some(e) = self.args.get_key_value(*a) {
+                    found = Some(e);
+                }
             }
         }
+        found.map(|(k, v)| (k.as_str(), v))
     }
-    for (k, v) in args {
-        let Some(p) = spec.find(k) else { continue };
-        if opaque.iter().any(|o| o == k) {
+
+    /// Whether the value of the argument written as `key` is known now.
+    fn value_known(&self, key: &str, v: &Value) -> bool {
+        self.rendered
+            || !(matches!(v, Value::String(s) if is_templated(s))
+                || self.opaque.iter().any(|o| o == key))
+    }
+
+    pub fn presence(&self, name: &str) -> Presence {
+        match self.entry(name) {
+            Some((_, Value::String(s))) if !self.rendered && may_omit(s) => Presence::Maybe,
+            Some(_) => Presence::Yes,
+            None if self.open_ended => Presence::Maybe,
+            None => Presence::No,
+        }
+    }
+
+    /// The option's value, when it is given and known.
+    pub fn value(&self, name: &str) -> Option<&'a Value> {
+        self.entry(name)
+            .filter(|(k, v)| self.value_known(k, v))
+            .map(|(_, v)| v)
+    }
+
+    /// Python's truth of the option's value (false when absent), if known.
+    pub fn truthy(&self, name: &str) -> Option<bool> {
+        match self.presence(name) {
+            Presence::No => Some(false),
+            Presence::Maybe => None,
+            Presence::Yes => self.value(name).map(|v| match v {
+                Value::Null => false,
+                Value::Bool(b) => *b,
+                Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+                Value::String(s) => !s.is_empty(),
+                Value::Array(a) => !a.is_empty(),
+                Value::Object(m) => !m.is_empty(),
+            }),
+        }
+    }
+
+    /// Whether the option is given and not null, if known.
+    pub fn given(&self, name: &str) -> Option<bool> {
+        match self.presence(name) {
+            Presence::No => Some(false),
+            Presence::Maybe => None,
+            Presence::Yes => self.value(name).map(|v| !v.is_null()),
+        }
+    }
+}
+
+/// A templated value that may render to `omit` (and so not be given).
+fn may_omit(s: &str) -> bool {
+    is_templated(s) && s.contains("omit")
+}
+
+/// The spec's checks in the order Ansible makes them (the action plugin's,
+/// then `mutually_exclusive`, `required`, types, `choices`,
+/// `required_one_of`; the first failing one is reported), on what is known.
+fn checks(k: &Known) -> Result<(), ArgError> {
+    let spec = k.spec;
+    let whole = |message: String| ArgError {
+        key: String::new(),
+        at_value: false,
+        message,
+    };
+    if let Some(message) = spec.action_check.and_then(|f| f(k)) {
+        return Err(whole(message));
+    }
+    let violated: Vec<&[&str]> = spec
+        .mutually_exclusive
+        .iter()
+        .copied()
+        .filter(|g| g.iter().filter(|n| k.presence(n) == Presence::Yes).count() > 1)
+        .collect();
+    if let Some(group) = violated.first() {
+        // Point at the group's argument written last.
+        let key = group
+            .iter()
+            .filter_map(|n| k.entry(n))
+            .filter_map(|(key, _)| k.args.get_index_of(key).map(|i| (i, key)))
+            .max()
+            .map(|(_, key)| key.to_string())
+            .unwrap_or_default();
+        let groups: Vec<String> = violated.iter().map(|g| g.join("|")).collect();
+        return Err(ArgError {
+            key,
+            at_value: false,
+            message: format!("parameters are mutually exclusive: {}", groups.join(", ")),
+        });
+    }
+    let params = spec.each_param();
+    let mut missing: Vec<&str> = params
+        .iter()
+        .filter(|p| p.required && k.presence(p.name) == Presence::No)
+        .map(|p| p.name)
+        .collect();
+    if !missing.is_empty() {
+        missing.sort_unstable();
+        return Err(whole(format!(
+            "missing required arguments: {}",
+            missing.join(", ")
+        )));
+    }
+    for p in &params {
+        let Some((key, v)) = k.entry(p.name) else {
+            continue;
+        };
+        if !k.value_known(key, v) {
             continue;
         }
         if let Err(e) = check_type(p.ty, v) {
@@ -269,7 +452,7 @@ pub fn check(
                 Type::Raw => "raw",
             };
             return Err(ArgError {
-                key: k.clone(),
+                key: key.to_string(),
                 at_value: true,
                 message: format!(
                     "argument '{}' is of type {} and we were unable to convert to {wanted}: {e}",
@@ -279,16 +462,97 @@ pub fn check(
             });
         }
     }
-    let mut unknown = spec.unknown(args);
-    if raw_template {
-        unknown.retain(|k| *k != "_raw_params");
+    for p in params.iter().filter(|p| !p.choices.is_empty()) {
+        let Some(v) = k.value(p.name) else { continue };
+        if let Some(got) = off_choices(p.choices, v) {
+            let key = k.entry(p.name).map(|(key, _)| key).unwrap_or(p.name);
+            return Err(ArgError {
+                key: key.to_string(),
+                at_value: true,
+                message: format!(
+                    "value of {} must be one of: {}, got: {got}",
+                    p.name,
+                    p.choices.join(", ")
+                ),
+            });
+        }
     }
+    for group in spec.required_one_of {
+        if group.iter().all(|n| k.presence(n) == Presence::No) {
+            return Err(whole(format!(
+                "one of the following is required: {}",
+                group.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The value as Ansible shows it when it is not one of `choices` (after
+/// the conversion to str), or `None` when it is one of them.
+fn off_choices(choices: &[&str], v: &Value) -> Option<String> {
+    let got = py_str(v);
+    if choices.contains(&got.as_str()) {
+        return None;
+    }
+    // Ansible maps a YAML boolean back when exactly one choice spells it.
+    let spelled = |set: &[&str]| choices.iter().filter(|c| set.contains(c)).count() == 1;
+    match got.as_str() {
+        "True" if spelled(&BOOLEANS[..6]) => None,
+        "False" if spelled(&BOOLEANS[6..]) => None,
+        _ => Some(got),
+    }
+}
+
+/// Check a task's literal arguments against `spec` before anything runs:
+/// reserved names, free-form text where none is taken, then the spec's
+/// checks as far as the written values tell, then unknown names (the order
+/// Ansible finds them in). `action` is as written, `fqcn` as Ansible
+/// resolves it; `opaque` names arguments whose value is not known yet
+/// (`!vault`); `open_ended` says an `args:` template may add arguments.
+pub fn check(
+    spec: &ArgSpec,
+    action: &str,
+    fqcn: &str,
+    args: &Args,
+    opaque: &[String],
+    open_ended: bool,
+) -> Result<(), ArgError> {
+    if !spec.command_line {
+        if let Some(k) = args.keys().find(|k| k.starts_with("_ansible_")) {
+            return Err(ArgError {
+                key: k.clone(),
+                at_value: false,
+                message: format!(
+                    "Invalid parameter specified beginning with keyword '_ansible_' for action \
+                     '{action}': '{k}'. The prefix '_ansible_' is reserved for internal use only."
+                ),
+            });
+        }
+    }
+    if !spec.raw_params {
+        if let Some(Value::String(s)) = args.get("_raw_params") {
+            if !s.is_empty() && !is_all_template(s) {
+                return Err(ArgError {
+                    key: "_raw_params".into(),
+                    at_value: true,
+                    message: format!("Action '{fqcn}' does not support raw params."),
+                });
+            }
+        }
+    }
+    checks(&Known::literal(spec, args, open_ended, opaque))?;
+    let mut unknown = spec.unknown(args);
+    // Free-form text that is one template renders to arguments (the parser
+    // normally takes it out; this is for callers that do not).
+    unknown.retain(|k| {
+        *k != "_raw_params"
+            || spec.raw_params
+            || !matches!(args.get(*k), Some(Value::String(s)) if is_all_template(s))
+    });
     // An argument whose template may render to `omit` is dropped before the
     // module sees it (`x: "{{ y | default(omit) }}"`).
-    unknown.retain(|k| match args.get(*k) {
-        Some(Value::String(s)) => !(is_templated(s) && s.contains("omit")),
-        _ => true,
-    });
+    unknown.retain(|k| !matches!(args.get(*k), Some(Value::String(s)) if may_omit(s)));
     if let Some(first) = unknown.first() {
         let mut message = spec.unknown_message(action, &unknown);
         if let Some(s) = crate::error::closest(first, spec.names(), 2) {
@@ -304,7 +568,7 @@ pub fn check(
 }
 
 /// Python's type name for a value (Ansible's `native_type_name`).
-fn type_name(v: &Value) -> &'static str {
+pub fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "NoneType",
         Value::Bool(_) => "bool",
@@ -553,7 +817,7 @@ mod tests {
     }
 
     fn run(v: Value) -> Result<(), ArgError> {
-        check(&DEMO, "demo", "ansible.builtin.demo", &args(v), &[])
+        check(&DEMO, "demo", "ansible.builtin.demo", &args(v), &[], false)
     }
 
     #[test]
@@ -665,7 +929,7 @@ mod tests {
         assert!(run(json!({"_raw_params": "{{ file_args }}"})).is_ok());
         // A value known only later (a !vault tag) is not judged.
         let a = args(json!({"recurse": "$ANSIBLE_VAULT;1.1;AES256"}));
-        assert!(check(&DEMO, "demo", "x", &a, &["recurse".to_string()]).is_ok());
+        assert!(check(&DEMO, "demo", "x", &a, &["recurse".to_string()], false).is_ok());
     }
 
     #[test]
@@ -682,16 +946,20 @@ mod tests {
     #[test]
     fn free_form_k_v_is_checked_after_splitting() {
         let a = crate::kv::parse_kv("path=/x recurse=maybe", false);
-        let e = check(&DEMO, "demo", "x", &a, &[]).unwrap_err();
+        let e = check(&DEMO, "demo", "x", &a, &[], false).unwrap_err();
         assert_eq!(e.key, "recurse");
         let a = crate::kv::parse_kv("path=/x destt=/y", false);
-        assert_eq!(check(&DEMO, "demo", "x", &a, &[]).unwrap_err().key, "destt");
+        assert_eq!(
+            check(&DEMO, "demo", "x", &a, &[], false).unwrap_err().key,
+            "destt"
+        );
         assert!(check(
             &DEMO,
             "demo",
             "x",
             &crate::kv::parse_kv("dest=/x count=3", false),
-            &[]
+            &[],
+            false
         )
         .is_ok());
     }
@@ -708,6 +976,7 @@ mod tests {
             "ansible.builtin.fail",
             &args(json!({"b": 1, "a": 2})),
             &[],
+            false,
         )
         .unwrap_err();
         assert_eq!(e.message, "Invalid options for fail: a,b");
@@ -716,13 +985,22 @@ mod tests {
             open: true,
             ..ArgSpec::module(&[&[Param::new("cacheable", Type::Bool)]])
         };
-        assert!(check(&OPEN, "set_fact", "x", &args(json!({"anything": 1})), &[]).is_ok());
+        assert!(check(
+            &OPEN,
+            "set_fact",
+            "x",
+            &args(json!({"anything": 1})),
+            &[],
+            false
+        )
+        .is_ok());
         assert!(check(
             &OPEN,
             "set_fact",
             "x",
             &args(json!({"cacheable": "maybe"})),
-            &[]
+            &[],
+            false
         )
         .is_err());
     }
@@ -733,5 +1011,152 @@ mod tests {
         assert!(r["msg"]
             .as_str()
             .is_some_and(|m| m.starts_with("Unsupported parameters for (demo) module: bogus.")));
+    }
+
+    const CHECKED_PARAMS: &[Param] = &[
+        Param::aliased("path", &["dest"], Type::Path).required(),
+        Param::new("state", Type::Str).choices(&["absent", "present"]),
+        Param::new("mode", Type::Str).choices(&["yes", "off"]),
+        Param::new("flag", Type::Bool),
+        Param::new("a", Type::Str),
+        Param::new("b", Type::Str),
+        Param::new("c", Type::Str),
+        Param::new("x", Type::Str),
+        Param::new("y", Type::Str),
+    ];
+    const CHECKED: ArgSpec = ArgSpec {
+        mutually_exclusive: &[&["a", "b"], &["b", "c"]],
+        required_one_of: &[&["x", "y"]],
+        ..ArgSpec::module(&[CHECKED_PARAMS])
+    };
+
+    fn literal(v: Value) -> Result<(), ArgError> {
+        check(&CHECKED, "t", "ansible.builtin.t", &args(v), &[], false)
+    }
+
+    fn message(v: Value) -> String {
+        literal(v).unwrap_err().message
+    }
+
+    #[test]
+    fn choices_use_ansibles_wording_and_order() {
+        let e = literal(json!({"path": "/p", "x": 1, "state": "presnt"})).unwrap_err();
+        assert_eq!(
+            e.message,
+            "value of state must be one of: absent, present, got: presnt"
+        );
+        assert_eq!((e.key.as_str(), e.at_value), ("state", true));
+        // Values are compared after the conversion to str.
+        assert!(message(json!({"path": "/p", "x": 1, "state": true})).ends_with("got: True"));
+        assert!(message(json!({"path": "/p", "x": 1, "state": null})).ends_with("got: None"));
+        assert!(message(json!({"path": "/p", "x": 1, "state": 5})).ends_with("got: 5"));
+        // A YAML boolean maps back to the one choice that spells it.
+        assert!(literal(json!({"path": "/p", "x": 1, "mode": true})).is_ok());
+        assert!(literal(json!({"path": "/p", "x": 1, "mode": false})).is_ok());
+        // A templated value is judged at run time.
+        assert!(literal(json!({"path": "/p", "x": 1, "state": "{{ s }}"})).is_ok());
+        let r = check_args(
+            &CHECKED,
+            "t",
+            &args(json!({"path": "/p", "x": 1, "state": "gone"})),
+        );
+        assert_eq!(
+            r.unwrap_err()["msg"],
+            json!("value of state must be one of: absent, present, got: gone")
+        );
+    }
+
+    #[test]
+    fn required_and_groups() {
+        let e = literal(json!({"x": 1})).unwrap_err();
+        assert_eq!(e.message, "missing required arguments: path");
+        assert_eq!(e.key, "", "about the task, not an argument");
+        // An alias gives the option; a null still counts as given.
+        assert!(literal(json!({"dest": "/p", "x": 1})).is_ok());
+        assert!(literal(json!({"path": null, "x": 1})).is_ok());
+        assert_eq!(
+            message(json!({"path": "/p"})),
+            "one of the following is required: x, y"
+        );
+        let e = literal(json!({"path": "/p", "x": 1, "c": 1, "b": 1, "a": 1})).unwrap_err();
+        assert_eq!(e.message, "parameters are mutually exclusive: a|b, b|c");
+        assert_eq!(e.key, "a", "the first group's argument written last");
+        // A value that may be omitted neither fills nor breaks a group.
+        assert!(
+            literal(json!({"path": "/p", "x": 1, "a": 1, "b": "{{ b | default(omit) }}"})).is_ok()
+        );
+        assert!(literal(json!({"path": "{{ p | default(omit) }}", "x": 1})).is_ok());
+        // An `args:` template may bring what is missing.
+        let a = args(json!({"state": "absent"}));
+        assert!(check(&CHECKED, "t", "x", &a, &[], true).is_ok());
+        let a = args(json!({"state": "gone"}));
+        assert!(check(&CHECKED, "t", "x", &a, &[], true).is_err());
+    }
+
+    #[test]
+    fn checks_come_in_ansibles_order() {
+        // Unknown names are reported last, after everything else.
+        assert!(message(json!({"bogus": 1, "state": "x"})).starts_with("missing required"));
+        assert!(
+            message(json!({"bogus": 1, "path": "/p", "x": 1, "state": "x"}))
+                .starts_with("value of state")
+        );
+        // mutually_exclusive, required, types, choices, required_one_of.
+        assert!(message(json!({"a": 1, "b": 2})).starts_with("parameters are mutually"));
+        assert!(message(json!({"flag": "maybe", "state": "x"})).starts_with("missing required"));
+        assert!(
+            message(json!({"path": "/p", "flag": "maybe", "state": "x"}))
+                .starts_with("argument 'flag'")
+        );
+        assert!(message(json!({"path": "/p", "state": "x"})).starts_with("value of state"));
+        assert!(message(json!({"path": "/p", "bogus": 1})).starts_with("one of the following"));
+        assert!(message(json!({"path": "/p", "x": 1, "bogus": 1})).starts_with("Unsupported"));
+    }
+
+    #[test]
+    fn copy_reports_its_action_checks_first() {
+        let copy = &crate::modules::copy::SPEC;
+        let m = |v: Value| {
+            check(copy, "copy", "ansible.builtin.copy", &args(v), &[], false)
+                .err()
+                .map(|e| e.message)
+        };
+        let s = |t: &str| Some(t.to_string());
+        assert_eq!(
+            m(json!({"content": "x", "bogus": 1})),
+            s("dest is required")
+        );
+        assert_eq!(m(json!({"dest": "/d"})), s("src (or content) is required"));
+        assert_eq!(
+            m(json!({"src": "", "dest": "/d"})),
+            s("src (or content) is required")
+        );
+        assert_eq!(
+            m(json!({"content": null, "dest": "/d"})),
+            s("src (or content) is required")
+        );
+        assert_eq!(
+            m(json!({"src": "a", "content": "b", "dest": "/d"})),
+            s("src and content are mutually exclusive")
+        );
+        assert_eq!(m(json!({"src": "{{ s }}", "dest": "/d"})), None);
+        assert_eq!(m(json!({"content": "x", "dest": "{{ d }}"})), None);
+    }
+
+    #[test]
+    fn all_template_text() {
+        for t in [
+            "{{ x }}",
+            "{{ a }} {{ b }}",
+            "{% if x %}{{ y }}{% endif %}",
+            "#jinja2:x\n{{ y }}",
+        ] {
+            assert!(is_all_template(t), "{t}");
+        }
+        for t in ["x {{ y }}", "{{ y }} x", "path={{ p }}", ""] {
+            assert!(!is_all_template(t), "{t}");
+        }
+        // Text around a template is not arguments: no raw params there.
+        assert!(run(json!({"_raw_params": "x {{ y }}"})).is_err());
     }
 }

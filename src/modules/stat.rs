@@ -10,7 +10,7 @@ use super::{arg_bool, arg_str, failed, Args, ModResult, ModuleCtx};
 use crate::connection::ConnError;
 
 pub const SPEC: ArgSpec = ArgSpec::module(&[&[
-    Param::aliased("path", &["dest", "name"], Type::Path),
+    Param::aliased("path", &["dest", "name"], Type::Path).required(),
     Param::new("follow", Type::Bool),
     Param::new("get_checksum", Type::Bool),
     Param::aliased("get_mime", &["mime", "mime_type", "mime-type"], Type::Bool),
@@ -19,7 +19,8 @@ pub const SPEC: ArgSpec = ArgSpec::module(&[&[
         "checksum_algorithm",
         &["checksum", "checksum_algo"],
         Type::Str,
-    ),
+    )
+    .choices(&["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]),
 ]]);
 
 pub async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModResult, ConnError> {

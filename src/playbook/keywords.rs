@@ -1,6 +1,6 @@
 //! Ansible's playbook keywords: the one table of what plays, blocks and tasks accept.
 
-use crate::modules::spec::{ArgSpec, Param, Reject, Type};
+use crate::modules::spec::{ArgSpec, Known, Param, Reject, Type};
 
 pub const PLAY_KEYWORDS: &[&str] = &[
     "any_errors_fatal",
@@ -131,11 +131,14 @@ pub const TASK_KEYWORDS: &[&str] = &[
 pub const CONTROLLER_ACTIONS: &[(&str, ArgSpec)] = &[
     (
         "debug",
-        ArgSpec::module(&[&[
-            Param::new("msg", Type::Raw),
-            Param::new("var", Type::StrStrict),
-            Param::new("verbosity", Type::Int),
-        ]]),
+        ArgSpec {
+            mutually_exclusive: &[&["msg", "var"]],
+            ..ArgSpec::module(&[&[
+                Param::new("msg", Type::Raw),
+                Param::new("var", Type::StrStrict),
+                Param::new("verbosity", Type::Int),
+            ]])
+        },
     ),
     (
         "set_fact",
@@ -152,7 +155,7 @@ pub const CONTROLLER_ACTIONS: &[(&str, ArgSpec)] = &[
             Param::aliased("fail_msg", &["msg"], Type::Raw),
             Param::new("success_msg", Type::Raw),
             Param::new("quiet", Type::Bool),
-            Param::new("that", Type::Raw),
+            Param::new("that", Type::Raw).required(),
         ]]),
     ),
     (
@@ -241,6 +244,7 @@ pub const CONTROLLER_ACTIONS: &[(&str, ArgSpec)] = &[
         // names itself in errors.
         ArgSpec {
             report_as: Some("ansible.legacy.copy"),
+            action_check: Some(template_check),
             ..ArgSpec::module(&[
                 TEMPLATE_PARAMS,
                 crate::modules::copy::PARAMS,
@@ -250,14 +254,28 @@ pub const CONTROLLER_ACTIONS: &[(&str, ArgSpec)] = &[
     ),
     (
         "pause",
-        ArgSpec::module(&[&[
-            Param::new("echo", Type::Bool),
-            Param::new("minutes", Type::PyInt),
-            Param::new("seconds", Type::PyInt),
-            Param::new("prompt", Type::Str),
-        ]]),
+        ArgSpec {
+            mutually_exclusive: &[&["minutes", "seconds"]],
+            ..ArgSpec::module(&[&[
+                Param::new("echo", Type::Bool),
+                Param::new("minutes", Type::PyInt),
+                Param::new("seconds", Type::PyInt),
+                Param::new("prompt", Type::Str),
+            ]])
+        },
     ),
 ];
+
+/// The template action's own checks, in its order and words.
+fn template_check(k: &Known) -> Option<String> {
+    if k.given("state") == Some(true) {
+        Some("'state' cannot be specified on a template".into())
+    } else if k.given("src") == Some(false) || k.given("dest") == Some(false) {
+        Some("src and dest are required".into())
+    } else {
+        None
+    }
+}
 
 const INCLUDE_PARAMS: &[Param] = &[
     Param::new("file", Type::Raw),

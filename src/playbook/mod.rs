@@ -17,8 +17,8 @@ use serde_json::Value;
 use crate::error::Span;
 
 pub use keywords::{
-    arg_spec, is_controller_action, short_name as short_action, BLOCK_KEYWORDS, PLAY_KEYWORDS,
-    TASK_KEYWORDS, TEMPLATE_PARAMS,
+    arg_spec, controller_spec, is_controller_action, resolved_fqcn, short_name as short_action,
+    BLOCK_KEYWORDS, PLAY_KEYWORDS, TASK_KEYWORDS, TEMPLATE_PARAMS,
 };
 pub use parse::{load, parse_tasks_file};
 
@@ -117,7 +117,13 @@ pub struct Task {
     pub common: Common,
     /// The action as written (short or FQCN); validated at parse time.
     pub action: String,
+    /// Where the action was written (errors about the arguments as a whole).
+    pub action_span: Span,
     pub args: Vars,
+    /// Templates that render to arguments (`args: "{{ x }}"`, then free-form
+    /// text that is one template), lowest precedence first; `args` override
+    /// them.
+    pub arg_layers: Vec<ArgLayer>,
     /// Where each argument's value was written (`_raw_params` for free form).
     pub arg_spans: IndexMap<String, Span>,
     /// Where each argument's name was written (mapping forms only).
@@ -134,6 +140,13 @@ pub struct Task {
     pub delay: Option<Value>,
     /// Handler topics (`listen:`).
     pub listen: Vec<String>,
+}
+
+/// A template whose value (a mapping) becomes task arguments at run time.
+#[derive(Debug, Clone)]
+pub struct ArgLayer {
+    pub template: String,
+    pub span: Span,
 }
 
 impl Task {

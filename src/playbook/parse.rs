@@ -10,7 +10,7 @@ use super::keywords::{
     arg_spec, is_controller_action, resolved_fqcn, short_name, BLOCK_KEYWORDS, PLAY_KEYWORDS,
     TASK_KEYWORDS,
 };
-use super::{Block, Common, LoopControl, LoopSpec, Play, Playbook, Task, TaskNode, Vars};
+use super::{ArgLayer, Block, Common, LoopControl, LoopSpec, Play, Playbook, Task, TaskNode, Vars};
 use crate::error::{Error, Span};
 use crate::yaml::{Node, NodeKind};
 
@@ -272,9 +272,12 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
     let mut delegate_local = false;
     // Where each argument was written, for error origins.
     let mut spans = ArgSpans::default();
+    // Free-form `k=v` text written with the action (deprecated next to `args:`).
+    let mut inline_text: Option<&Node> = None;
     let (name, key_node, mut args) = match action {
         Some((name, k, v)) => {
             spans.record(v, &[]);
+            inline_text = v.as_str().map(|_| v);
             (name.clone(), k.clone(), module_args(&name, v)?)
         }
         None => {
@@ -309,15 +312,67 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
             ),
         ));
     }
+    let mut arg_layers = Vec::new();
     if let Some(extra) = node.get("args") {
-        let NodeKind::Map(_) = &extra.kind else {
-            return Err(Error::at(&extra.span, "'args' must be a mapping"));
-        };
-        // Arguments written with the action win over `args:`, as in Ansible.
-        spans.record(extra, &[]);
-        if let Value::Object(m) = extra.to_json() {
-            for (k, v) in m {
-                args.entry(k).or_insert(v);
+        // Ansible 2.19 deprecates k=v text next to `args:` (a mapping or not).
+        if let Some(v) = inline_text {
+            let kv: Vec<&String> = args.keys().filter(|k| *k != "_raw_params").collect();
+            if v.as_str().is_some() && !kv.is_empty() {
+                let mut names: Vec<String> = kv.iter().map(|k| format!("'{k}'")).collect();
+                names.sort_unstable();
+                deprecated(
+                    &v.span,
+                    &format!(
+                        "Merging legacy k=v args ({}) into task args.",
+                        names.join(", ")
+                    ),
+                    "Include all task args in the task `args` mapping.",
+                );
+            }
+        }
+        match &extra.kind {
+            NodeKind::Map(_) => {
+                // Arguments written with the action win over `args:`, as in Ansible.
+                spans.record(extra, &[]);
+                if let Value::Object(m) = extra.to_json() {
+                    for (k, v) in m {
+                        args.entry(k).or_insert(v);
+                    }
+                }
+            }
+            NodeKind::Null => {
+                deprecated(&node.span, "Ignoring empty task `args` keyword.", ARGS_HELP)
+            }
+            NodeKind::Str { value, .. } if crate::modules::spec::is_all_template(value) => {
+                arg_layers.push(ArgLayer {
+                    template: value.clone(),
+                    span: extra.span.clone(),
+                });
+            }
+            _ => {
+                return Err(Error::at(
+                    &extra.span,
+                    "The value of the task `args` keyword is invalid.",
+                )
+                .with_help(ARGS_HELP))
+            }
+        }
+    }
+    // Free-form text that is one template renders to the arguments (above
+    // an `args:` template, below the written arguments), unless the action
+    // takes free-form text itself.
+    if !arg_spec(&name).is_some_and(|s| s.raw_params) {
+        if let Some(Value::String(text)) = args.get("_raw_params") {
+            if crate::modules::spec::is_all_template(text) {
+                arg_layers.push(ArgLayer {
+                    template: text.clone(),
+                    span: spans
+                        .values
+                        .get("_raw_params")
+                        .cloned()
+                        .unwrap_or_else(|| key_node.span.clone()),
+                });
+                args.shift_remove("_raw_params");
             }
         }
     }
@@ -338,7 +393,9 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
         file: file.clone(),
         common,
         action: name,
+        action_span: key_node.span.clone(),
         args,
+        arg_layers,
         arg_spans: spans.values,
         arg_key_spans: spans.keys,
         when_spans,
@@ -421,9 +478,15 @@ fn validate_args(task: &Task, opaque: &[String]) -> Result<(), Error> {
         return Ok(());
     };
     let fqcn = resolved_fqcn(&task.action);
-    let Err(e) = crate::modules::spec::check(spec, &task.action, &fqcn, &task.args, opaque) else {
+    let open_ended = !task.arg_layers.is_empty();
+    let Err(e) =
+        crate::modules::spec::check(spec, &task.action, &fqcn, &task.args, opaque, open_ended)
+    else {
         return Ok(());
     };
+    if e.key.is_empty() {
+        return Err(Error::at(&task.action_span, e.message));
+    }
     let exact = if e.at_value {
         task.arg_spans.get(&e.key)
     } else {
@@ -461,6 +524,28 @@ fn within_free_form(text: &Span, key: &str) -> Span {
         Some(i) => Span::new(text.file.clone(), text.line, i + 1),
         None => text.clone(),
     }
+}
+
+/// Ansible's help text for a bad `args:` value.
+const ARGS_HELP: &str = "A mapping or template which resolves to a mapping is required.";
+
+/// Print one of ansible-core 2.19's parse-time deprecation warnings (all of
+/// them are for removal in 2.23), unless `ANSIBLE_DEPRECATION_WARNINGS` is off.
+fn deprecated(span: &Span, msg: &str, help: &str) {
+    static PREAMBLE: std::sync::Once = std::sync::Once::new();
+    if std::env::var("ANSIBLE_DEPRECATION_WARNINGS").is_ok_and(|v| !crate::config::ansible_bool(&v))
+    {
+        return;
+    }
+    PREAMBLE.call_once(|| {
+        crate::output::warn(
+            "Deprecation warnings can be disabled by setting `deprecation_warnings=False` in ansible.cfg.",
+        )
+    });
+    eprint!(
+        "[DEPRECATION WARNING]: {msg} This feature will be removed from ansible-core version 2.23.\n{}\n{help}\n\n",
+        crate::output::origin(span)
+    );
 }
 
 fn set_loop(
@@ -700,11 +785,11 @@ mod tests {
     #[test]
     fn unknown_argument_points_at_its_name() {
         let e = error_of(&format!(
-            "{HEAD}    - copy:\n        content: x\n        destt: /tmp/x\n"
+            "{HEAD}    - copy:\n        content: x\n        dest: /tmp/y\n        destt: /tmp/x\n"
         ));
         assert!(e.starts_with("Unsupported parameters for (ansible.legacy.copy) module: destt."));
         assert!(e.contains("Did you mean 'dest'?"), "{e}");
-        assert!(e.contains("pb.yml:5:9\n"), "{e}");
+        assert!(e.contains("pb.yml:6:9\n"), "{e}");
         // In `args:`, in a handler, and through `action:` too.
         let e = error_of(&format!(
             "{HEAD}    - command: echo hi\n      args:\n        chdirr: /tmp\n"
@@ -714,10 +799,10 @@ mod tests {
             "{e}"
         );
         let e = error_of(
-            "- hosts: all\n  handlers:\n    - name: h\n      action:\n        module: stat\n        pth: /\n",
+            "- hosts: all\n  handlers:\n    - name: h\n      action:\n        module: stat\n        path: /\n        pth: /\n",
         );
         assert!(
-            e.contains("(stat) module: pth.") && e.contains("pb.yml:6:9\n"),
+            e.contains("(stat) module: pth.") && e.contains("pb.yml:7:9\n"),
             "{e}"
         );
     }
@@ -788,5 +873,88 @@ mod tests {
         };
         assert_eq!(t.args["_raw_params"], "vars.yml");
         assert_eq!(t.args["name"], "v");
+    }
+
+    /// Load `text` and return its tasks.
+    fn tasks_of(text: &str) -> Vec<Arc<Task>> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("pb.yml");
+        std::fs::write(&p, text).unwrap();
+        let book = load(&p).unwrap();
+        book.plays[0]
+            .tasks
+            .iter()
+            .filter_map(|n| match n {
+                TaskNode::Task(t) => Some(t.clone()),
+                TaskNode::Block(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn templates_that_render_to_arguments_are_layers() {
+        let t = tasks_of(&format!(
+            "{HEAD}    - file:\n      args: \"{{{{ fa }}}}\"\n    \
+             - copy: \"{{{{ cp }}}}\"\n      args: \"{{{{ base }}}}\"\n    \
+             - file: \"{{{{ fa }}}} state=touch\"\n    \
+             - command: \"{{{{ cmd }}}}\"\n    \
+             - ping:\n      args:\n"
+        ));
+        // `args:` template: the only layer; nothing is missing yet.
+        assert_eq!(t[0].arg_layers.len(), 1);
+        assert_eq!(t[0].arg_layers[0].template, "{{ fa }}");
+        assert_eq!(
+            (t[0].arg_layers[0].span.line, t[0].arg_layers[0].span.col),
+            (4, 13)
+        );
+        assert_eq!((t[0].action_span.line, t[0].action_span.col), (3, 7));
+        // Both: the `args:` template first (lowest), then the free-form one.
+        let layers: Vec<&str> = t[1]
+            .arg_layers
+            .iter()
+            .map(|l| l.template.as_str())
+            .collect();
+        assert_eq!(layers, ["{{ base }}", "{{ cp }}"]);
+        assert!(t[1].args.is_empty());
+        // k=v next to the template stays a written argument.
+        assert_eq!(t[2].args["state"], "touch");
+        assert!(!t[2].args.contains_key("_raw_params"));
+        // A command's free-form text is its command line, not a layer.
+        assert!(t[3].arg_layers.is_empty());
+        assert_eq!(t[3].args["_raw_params"], "{{ cmd }}");
+        // An empty `args:` is ignored (with a deprecation warning).
+        assert!(t[4].args.is_empty() && t[4].arg_layers.is_empty());
+    }
+
+    #[test]
+    fn bad_args_values_and_missing_arguments() {
+        let e = error_of(&format!("{HEAD}    - ping:\n      args: [1]\n"));
+        assert!(
+            e.starts_with("The value of the task `args` keyword is invalid.\nOrigin: "),
+            "{e}"
+        );
+        assert!(e.contains("pb.yml:4:13\n"), "{e}");
+        assert!(
+            e.trim_end().ends_with(
+                "^ column 13\n\nA mapping or template which resolves to a mapping is required."
+            ),
+            "{e}"
+        );
+        assert!(error_of(&format!("{HEAD}    - ping:\n      args: plain\n"))
+            .starts_with("The value of the task `args` keyword is invalid."));
+        // Text around a template is not arguments.
+        assert!(error_of(&format!("{HEAD}    - file: \"x {{{{ y }}}}\"\n"))
+            .starts_with("Action 'ansible.builtin.file' does not support raw params."));
+        // A missing argument points at the action.
+        let e = error_of(&format!(
+            "{HEAD}    - name: t\n      stat:\n        follow: yes\n"
+        ));
+        assert!(e.starts_with("missing required arguments: path\n"), "{e}");
+        assert!(e.contains("pb.yml:4:7\n"), "{e}");
+        // Literal arguments still win over a template, so they are checked.
+        let e = error_of(&format!(
+            "{HEAD}    - file:\n        state: presnt\n      args: \"{{{{ fa }}}}\"\n"
+        ));
+        assert!(e.starts_with("value of state must be one of: absent, directory, file, hard, link, touch, got: presnt"), "{e}");
     }
 }
