@@ -7,6 +7,7 @@
 pub mod known_hosts;
 pub mod local;
 pub mod options;
+mod signer;
 pub mod spec;
 pub mod ssh;
 
