@@ -420,20 +420,23 @@ fn encrypted_key_passphrase_is_asked_on_the_terminal() {
     let sshd = Sshd::start();
     let dir = tempfile::tempdir().unwrap();
     let inv = dir.path().join("inv.yml");
-    std::fs::write(
-        &inv,
-        format!(
-            "all:\n  hosts:\n    enc:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: {}\n      \
+    // Three hosts with the same key: one prompt for the run, not one per host.
+    let mut hosts = String::new();
+    for name in ["enc", "enc2", "enc3"] {
+        hosts.push_str(&format!(
+            "    {name}:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: {}\n      \
              ansible_ssh_private_key_file: {}\n      \
              ansible_ssh_common_args: \"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\"\n",
             sshd.port,
             sshd.user,
             ClientKey::Ed25519Encrypted.path().display()
-        ),
-    )
-    .unwrap();
+        ));
+    }
+    std::fs::write(&inv, format!("all:\n  hosts:\n{hosts}")).unwrap();
+    // A prompt left unanswered would wait forever: bound the run. `--foreground`
+    // keeps ferry in the terminal's foreground group, where it may read it.
     let cmd = format!(
-        "{} adhoc enc -i {} -a 'echo unlocked'",
+        "timeout --foreground 60 {} adhoc all -i {} -a 'echo unlocked'",
         env!("CARGO_BIN_EXE_ferry"),
         inv.display()
     );
@@ -457,9 +460,14 @@ fn encrypted_key_passphrase_is_asked_on_the_terminal() {
     }
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("Enter passphrase"), "{stdout}");
-    assert!(stdout.contains("enc | CHANGED | rc=0 >>"), "{stdout}");
-    assert!(stdout.contains("unlocked"), "{stdout}");
+    assert_eq!(stdout.matches("Enter passphrase").count(), 1, "{stdout}");
+    for name in ["enc", "enc2", "enc3"] {
+        assert!(
+            stdout.contains(&format!("{name} | CHANGED | rc=0 >>")),
+            "{stdout}"
+        );
+    }
+    assert_eq!(stdout.matches("unlocked").count(), 3, "{stdout}");
     assert!(
         !stdout.contains(common::sshd::PASSPHRASE),
         "passphrase echoed: {stdout}"

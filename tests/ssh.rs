@@ -65,6 +65,51 @@ async fn every_key_type_authenticates() {
     );
 }
 
+/// RSA-3072 PKCS#1 (the Terraform key) signs with ring, and the key file is
+/// parsed once for all connections; a 1024-bit key, which ring refuses,
+/// still logs in through russh's own signer.
+#[tokio::test]
+async fn rsa_pem_auth_signs_with_ring_and_small_keys_fall_back() {
+    use ferry::connection::ssh::ring_signatures;
+    let sshd = Sshd::start();
+    // A path of this test's own: the signature count is per key file.
+    let pem = sshd.write_file(
+        "id_rsa_pem",
+        &std::fs::read_to_string(ClientKey::RsaPem.path()).unwrap(),
+    );
+    let mut spec = sshd.spec(ClientKey::RsaPem);
+    spec.identity_files = vec![pem.clone()];
+    for n in 1..=3 {
+        let c = connect(&spec).await;
+        assert_eq!(run(&c, "echo ring").await.1, "ring\n");
+        c.close().await;
+        assert_eq!(ring_signatures(&pem), Some(n));
+    }
+    let log = sshd.log();
+    assert!(
+        log.contains("Accepted publickey") && log.contains("RSA SHA256"),
+        "{log}"
+    );
+
+    let small = sshd.dir.path().join("id_rsa_1024");
+    let st = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "rsa", "-b", "1024", "-m", "PEM", "-N", "", "-f"])
+        .arg(&small)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let ak = sshd.dir.path().join("authorized_keys");
+    let mut keys = std::fs::read_to_string(&ak).unwrap();
+    keys.push_str(&std::fs::read_to_string(small.with_extension("pub")).unwrap());
+    std::fs::write(&ak, keys).unwrap();
+    spec.identity_files = vec![small.clone()];
+    let c = connect(&spec).await;
+    assert_eq!(run(&c, "echo small").await.1, "small\n");
+    c.close().await;
+    assert_eq!(ring_signatures(&small), None);
+}
+
 #[tokio::test]
 async fn encrypted_key_without_tty_fails_clearly() {
     let sshd = Sshd::start();

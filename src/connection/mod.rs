@@ -8,6 +8,7 @@ pub mod known_hosts;
 pub mod local;
 pub mod options;
 pub mod shell;
+mod signer;
 pub mod spec;
 pub mod ssh;
 

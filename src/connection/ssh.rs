@@ -7,6 +7,7 @@
 //! carry the next hop's SSH stream.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,6 +22,7 @@ use tokio::sync::Semaphore;
 
 use super::known_hosts::{self, Verdict};
 use super::shell::{self, Shell};
+use super::signer::{RingRsa, RingSigner, SignError};
 use super::spec::known_hosts_name;
 use super::{ConnError, ConnSpec, ExecOutput, ExecRequest, HostKeyPolicy};
 
@@ -78,9 +80,12 @@ pub struct SshConnection {
     label: String,
 }
 
-/// An identity file loaded once per connect (so a passphrase is asked once).
+/// A parsed identity file, shared by every connection of the run.
+#[derive(Clone)]
 struct Identity {
     key: Arc<PrivateKey>,
+    /// The key in ring's form when it is RSA and ring accepts it.
+    ring: Option<Arc<RingRsa>>,
 }
 
 /// A connection attempt's failure and whether another attempt may help.
@@ -580,10 +585,28 @@ async fn authenticate(
         } else {
             None
         };
-        let r = handle
-            .authenticate_publickey(user, PrivateKeyWithHashAlg::new(id.key.clone(), hash))
-            .await
-            .map_err(proto)?;
+        // ring signs rsa-sha2-* for a fraction of russh's CPU; ssh-rsa (SHA-1)
+        // and every other key type stay with russh.
+        let mut ring_result = None;
+        if let (Some(ring), Some(_)) = (&id.ring, hash) {
+            let public = id.key.public_key().clone();
+            match handle
+                .authenticate_publickey_with(user, public, hash, &mut RingSigner(ring))
+                .await
+            {
+                Ok(r) => ring_result = Some(r),
+                Err(SignError::Send) => return Err(proto(russh::Error::SendError)),
+                // russh abandoned the attempt; its own signer gets a go.
+                Err(SignError::Sign) => {}
+            }
+        }
+        let r = match ring_result {
+            Some(r) => r,
+            None => handle
+                .authenticate_publickey(user, PrivateKeyWithHashAlg::new(id.key.clone(), hash))
+                .await
+                .map_err(proto)?,
+        };
         if r.success() {
             return Ok(());
         }
@@ -662,37 +685,112 @@ async fn load_identities(files: &[PathBuf]) -> (Vec<Identity>, Vec<String>) {
     let mut ids = Vec::new();
     let mut notes = Vec::new();
     for path in files {
-        let text = match tokio::fs::read_to_string(path).await {
-            Ok(t) => t,
-            Err(e) => {
-                notes.push(format!("Could not read key {}: {e}.", path.display()));
-                continue;
-            }
-        };
-        match russh::keys::decode_secret_key(&text, None) {
-            Ok(k) => ids.push(Identity { key: Arc::new(k) }),
-            Err(e) if looks_encrypted(&text, &e) => {
-                let path2 = path.clone();
-                let prompt = tokio::task::spawn_blocking(move || ask_passphrase(&path2)).await;
-                match prompt {
-                    Ok(Some(pass)) => match russh::keys::decode_secret_key(&text, Some(&pass)) {
-                        Ok(k) => ids.push(Identity { key: Arc::new(k) }),
-                        Err(e) => notes.push(format!(
-                            "Could not decrypt key {}: {e} (wrong passphrase?).",
-                            path.display()
-                        )),
-                    },
-                    _ => notes.push(format!(
-                        "Key {} is encrypted and no passphrase is available (no TTY); \
-                         load it into ssh-agent (ssh-add) or use an unencrypted key.",
-                        path.display()
-                    )),
-                }
-            }
-            Err(e) => notes.push(format!("Could not load key {}: {e}.", path.display())),
+        match load_identity(path).await {
+            Ok(id) => ids.push(id),
+            Err(n) => notes.push(n),
         }
     }
     (ids, notes)
+}
+
+/// A key file's parse, done once per run and shared by every host.
+struct CachedKey {
+    /// The file's content when parsed: a key rewritten during the run (say
+    /// by a play that generates it) is parsed again.
+    text: String,
+    /// The key, or the note saying why it is unusable. A passphrase prompt
+    /// runs inside the initialisation, so concurrent connections wait for
+    /// the one prompt instead of each asking.
+    loaded: tokio::sync::OnceCell<Result<Identity, String>>,
+}
+
+static KEY_CACHE: std::sync::LazyLock<Mutex<HashMap<PathBuf, Arc<CachedKey>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// One identity file, parsed (and its passphrase asked) once per content.
+async fn load_identity(path: &Path) -> Result<Identity, String> {
+    // Not cached: a key missing now may be written later in the run.
+    let text = tokio::fs::read_to_string(path)
+        .await
+        .map_err(|e| format!("Could not read key {}: {e}.", path.display()))?;
+    let entry = {
+        let mut cache = KEY_CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        match cache.get(path) {
+            Some(e) if e.text == text => e.clone(),
+            _ => {
+                let e = Arc::new(CachedKey {
+                    text,
+                    loaded: tokio::sync::OnceCell::new(),
+                });
+                cache.insert(path.to_path_buf(), e.clone());
+                e
+            }
+        }
+    };
+    entry
+        .loaded
+        .get_or_init(|| parse_identity(path, &entry.text))
+        .await
+        .clone()
+}
+
+async fn parse_identity(path: &Path, text: &str) -> Result<Identity, String> {
+    let key = match russh::keys::decode_secret_key(text, None) {
+        Ok(k) => k,
+        Err(e) if looks_encrypted(text, &e) => {
+            let path2 = path.to_path_buf();
+            let prompt = tokio::task::spawn_blocking(move || {
+                // Keys of different files may be loaded at once; one prompt
+                // at a time on the terminal.
+                static PROMPT: Mutex<()> = Mutex::new(());
+                let _turn = PROMPT.lock().unwrap_or_else(|p| p.into_inner());
+                ask_passphrase(&path2)
+            })
+            .await;
+            match prompt {
+                Ok(Some(pass)) => {
+                    russh::keys::decode_secret_key(text, Some(&pass)).map_err(|e| {
+                        format!(
+                            "Could not decrypt key {}: {e} (wrong passphrase?).",
+                            path.display()
+                        )
+                    })?
+                }
+                _ => {
+                    return Err(format!(
+                        "Key {} is encrypted and no passphrase is available (no TTY); \
+                         load it into ssh-agent (ssh-add) or use an unencrypted key.",
+                        path.display()
+                    ))
+                }
+            }
+        }
+        Err(e) => return Err(format!("Could not load key {}: {e}.", path.display())),
+    };
+    let key = Arc::new(key);
+    // The conversion costs a few RSA operations; once per key, not per host.
+    let ring = tokio::task::spawn_blocking({
+        let key = key.clone();
+        move || RingRsa::from_key(&key).map(Arc::new)
+    })
+    .await
+    .ok()
+    .flatten();
+    Ok(Identity { key, ring })
+}
+
+/// How many RSA signatures ring has made with the key file at `path` this
+/// run; None when the file is not loaded or has no ring form (not RSA, or a
+/// key ring refuses). For tests that check which signer was used.
+#[doc(hidden)]
+pub fn ring_signatures(path: &Path) -> Option<u64> {
+    let entry = KEY_CACHE
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(path)
+        .cloned()?;
+    let id = entry.loaded.get()?.as_ref().ok()?;
+    id.ring.as_ref().map(|r| r.signatures())
 }
 
 fn looks_encrypted(text: &str, e: &russh::keys::Error) -> bool {
@@ -900,5 +998,58 @@ impl client::Handler for Client {
                 Ok(false)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keygen(path: &Path, args: &[&str]) {
+        let _ = std::fs::remove_file(path);
+        let st = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-N", "", "-f"])
+            .arg(path)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .status()
+            .expect("ssh-keygen must be installed");
+        assert!(st.success());
+    }
+
+    /// Concurrent connections share one parse (and so one passphrase
+    /// prompt); a key rewritten on disk is parsed again, and a key that is
+    /// missing at first is found once it exists.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn identity_files_are_parsed_once_per_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("id_rsa");
+        let files = vec![path.clone()];
+
+        let (ids, notes) = load_identities(&files).await;
+        assert!(ids.is_empty());
+        assert!(notes[0].starts_with("Could not read key"), "{notes:?}");
+
+        keygen(&path, &["-t", "rsa", "-b", "2048", "-m", "PEM"]);
+        let loads: Vec<_> = (0..16)
+            .map(|_| {
+                let files = files.clone();
+                tokio::spawn(async move { load_identities(&files).await })
+            })
+            .collect();
+        let mut keys = Vec::new();
+        for l in loads {
+            let (ids, notes) = l.await.unwrap();
+            assert!(notes.is_empty(), "{notes:?}");
+            assert!(ids[0].ring.is_some(), "RSA-2048 gets a ring form");
+            keys.push(ids[0].key.clone());
+        }
+        assert!(keys.iter().all(|k| Arc::ptr_eq(k, &keys[0])));
+
+        keygen(&path, &["-t", "ed25519"]);
+        let (ids, _) = load_identities(&files).await;
+        assert!(!Arc::ptr_eq(&ids[0].key, &keys[0]));
+        assert_eq!(ids[0].key.algorithm(), Algorithm::Ed25519);
+        assert!(ids[0].ring.is_none());
     }
 }
