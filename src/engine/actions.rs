@@ -205,17 +205,7 @@ impl Engine {
             crate::output::origin(&task.action_span),
             crate::output::origin(&layer.span),
         );
-        let mut r = Map::new();
-        if !crate::playbook::is_controller_action(&task.action) {
-            r.insert("changed".into(), Value::Bool(false));
-        }
-        r.insert("failed".into(), Value::Bool(true));
-        r.insert(
-            "msg".into(),
-            Value::String(format!("Task failed: {outer}: {err}")),
-        );
-        r.insert("_ansible_error_block".into(), Value::String(block));
-        ActionOut::ok(r)
+        failed_with_block(task, format!("Task failed: {outer}: {err}"), block)
     }
 
     /// A failure while templating the task's arguments, worded and located
@@ -224,17 +214,7 @@ impl Engine {
         let outer = format!("Finalization of task args for '{}' failed", task.fqcn());
         let inner = format!("Error while resolving value for '{key}': {err}");
         let block = super::task::caused_block(Some(&outer), &inner, task, task.arg_spans.get(key));
-        let mut r = Map::new();
-        if !crate::playbook::is_controller_action(&task.action) {
-            r.insert("changed".into(), Value::Bool(false));
-        }
-        r.insert("failed".into(), Value::Bool(true));
-        r.insert(
-            "msg".into(),
-            Value::String(format!("Task failed: {outer}: {inner}")),
-        );
-        r.insert("_ansible_error_block".into(), Value::String(block));
-        ActionOut::ok(r)
+        failed_with_block(task, format!("Task failed: {outer}: {inner}"), block)
     }
 
     /// The connection this task uses: the host's, or a local one for
@@ -814,4 +794,16 @@ fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "localhost".to_string())
+}
+
+/// A failed result carrying Ansible's `[ERROR]: Task failed:` block.
+fn failed_with_block(task: &crate::playbook::Task, msg: String, block: String) -> ActionOut {
+    let mut r = Map::new();
+    if !crate::playbook::is_controller_action(&task.action) {
+        r.insert("changed".into(), Value::Bool(false));
+    }
+    r.insert("failed".into(), Value::Bool(true));
+    r.insert("msg".into(), Value::String(msg));
+    r.insert("_ansible_error_block".into(), Value::String(block));
+    ActionOut::ok(r)
 }

@@ -349,14 +349,7 @@ impl Engine {
     }
 
     fn finish_skipped(&self, host: &str, task: &Task, cond: Value, no_log: bool) -> TaskEnd {
-        let mut r = Map::new();
-        r.insert("changed".into(), Value::Bool(false));
-        r.insert("false_condition".into(), Value::String(cond_text(&cond)));
-        r.insert(
-            "skip_reason".into(),
-            Value::String("Conditional result was False".into()),
-        );
-        r.insert("skipped".into(), Value::Bool(true));
+        let r = skipped_result(&cond);
         self.finish_early(host, task, r, Outcome::Skipped, None, no_log, false)
     }
 
@@ -697,17 +690,7 @@ impl Engine {
             let spans: Vec<Option<Span>> = task.when_spans.iter().cloned().map(Some).collect();
             let mut r =
                 match self.eval_when(&task.common.when, &spans, &ictx, ht.next, ht.pctx, ht.host) {
-                    Ok(Some(cond)) => {
-                        let mut r = Map::new();
-                        r.insert("changed".into(), Value::Bool(false));
-                        r.insert("false_condition".into(), Value::String(cond_text(&cond)));
-                        r.insert(
-                            "skip_reason".into(),
-                            Value::String("Conditional result was False".into()),
-                        );
-                        r.insert("skipped".into(), Value::Bool(true));
-                        r
-                    }
+                    Ok(Some(cond)) => skipped_result(&cond),
                     Err(f) => {
                         let mut r = Map::new();
                         r.insert("failed".into(), Value::Bool(true));
@@ -1196,4 +1179,17 @@ fn merge_includes(
         })
         .collect();
     Some((Arc::new(nodes), Common::default(), span))
+}
+
+/// The result of a task (or item) whose `when` was false.
+fn skipped_result(cond: &Value) -> Map<String, Value> {
+    let mut r = Map::new();
+    r.insert("changed".into(), Value::Bool(false));
+    r.insert("false_condition".into(), Value::String(cond_text(cond)));
+    r.insert(
+        "skip_reason".into(),
+        Value::String("Conditional result was False".into()),
+    );
+    r.insert("skipped".into(), Value::Bool(true));
+    r
 }

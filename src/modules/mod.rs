@@ -198,15 +198,7 @@ pub fn arg_bool(args: &Args, key: &str, default: bool) -> Result<bool, ModResult
 }
 
 fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
+    spec::type_name(v)
 }
 
 /// Local wall-clock time as Ansible prints it in `start`/`end` (UTC here).
