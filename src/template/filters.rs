@@ -14,6 +14,9 @@ use minijinja::value::{Rest, Value, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, State};
 use serde_json::{Map, Value as Json};
 
+use super::pyrandom::PyRandom;
+use super::pyset::{self, SetOp};
+use super::textfilters as tf;
 use super::{json_to_value, pyrepr, undefined_error, value_to_json, Shared, TemplateError};
 
 /// Arguments of one filter/test call, kwargs split out.
@@ -150,19 +153,48 @@ type FilterFn = fn(&mut State, Args) -> Result<Value, Error>;
 
 fn reg(env: &mut Environment<'static>, names: &[&'static str], f: FilterFn) {
     for name in names {
+        let collection = if COMMUNITY_GENERAL.contains(name) {
+            "community.general"
+        } else {
+            "ansible.builtin"
+        };
+        let plugin: Arc<str> = format!("{collection}.{name}").into();
         for full in [
             name.to_string(),
             format!("ansible.builtin.{name}"),
             format!("community.general.{name}"),
         ] {
+            let plugin = plugin.clone();
             env.add_filter(full, move |state: &mut State, args: Rest<ValueOrKwargs>| {
                 f(
                     state,
                     Args::split(args.0.into_iter().map(Value::from).collect()),
                 )
+                .map_err(|e| plugin_failed("filter", &plugin, e))
             });
         }
     }
+}
+
+/// Filters ferry ships that live in community.general, not ansible.builtin.
+const COMMUNITY_GENERAL: &[&str] = &["json_query"];
+
+/// Ansible wraps any exception a filter or test raises as "The filter plugin
+/// 'ansible.builtin.NAME' failed: CAUSE"; undefined inputs pass through.
+pub(crate) fn plugin_failed(kind: &str, plugin: &str, e: Error) -> Error {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(inner) = cur {
+        if let Some(te) = inner.downcast_ref::<TemplateError>() {
+            return match te {
+                TemplateError::Render(msg) => {
+                    fail(format!("The {kind} plugin '{plugin}' failed: {msg}"))
+                }
+                _ => e,
+            };
+        }
+        cur = inner.source();
+    }
+    e
 }
 
 /// Re-register a minijinja builtin filter so that an undefined input errors.
@@ -190,16 +222,15 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
     }
     guard!(
         "abs" => b::abs, "attr" => b::attr, "batch" => b::batch,
-        "capitalize" => b::capitalize, "dictsort" => b::dictsort, "escape" => b::escape,
-        "e" => b::escape, "first" => b::first, "groupby" => b::groupby, "indent" => b::indent,
+        "capitalize" => b::capitalize, "escape" => b::escape,
+        "e" => b::escape, "first" => b::first, "indent" => b::indent,
         "items" => b::items, "last" => b::last, "length" => b::length, "count" => b::length,
         "list" => b::list, "lower" => b::lower, "map" => b::map,
         "reject" => b::reject, "rejectattr" => b::rejectattr, "replace" => b::replace,
         "reverse" => b::reverse, "round" => b::round, "select" => b::select,
         "selectattr" => b::selectattr, "slice" => b::slice, "sort" => b::sort,
-        "split" => b::split, "sum" => b::sum, "title" => b::title, "tojson" => b::tojson,
-        "trim" => b::trim, "unique" => b::unique, "upper" => b::upper,
-        "urlencode" => b::urlencode, "pprint" => b::pprint, "lines" => b::lines,
+        "split" => b::split, "sum" => b::sum, "title" => b::title,
+        "trim" => b::trim, "upper" => b::upper, "lines" => b::lines,
     );
     for name in ["default", "d"] {
         env.add_filter(format!("ansible.builtin.{name}"), b::default);
@@ -369,11 +400,102 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
             &list, levels, skip_nulls,
         ))))
     });
-    reg(env, &["union"], |_, a| set_op(a, "union"));
-    reg(env, &["intersect"], |_, a| set_op(a, "intersect"));
-    reg(env, &["difference"], |_, a| set_op(a, "difference"));
+    reg(env, &["groupby"], |state, a| {
+        // minijinja's groupby, re-wrapped so the groups print as tuples.
+        let mut args = vec![a.value.clone()];
+        args.extend(a.pos.iter().cloned());
+        if !a.kw.is_empty() {
+            args.push(Value::from(minijinja::value::Kwargs::from_iter(
+                a.kw.iter().map(|(k, v)| (k.as_str(), v.clone())),
+            )));
+        }
+        a.defined()?;
+        let groups = Value::from_function(minijinja::filters::groupby).call(state, &args)?;
+        let out: Vec<Value> = groups
+            .try_iter()?
+            .map(|g| {
+                let grouper = g.get_item_by_index(0).unwrap_or_default();
+                let list: Vec<Value> = g
+                    .get_item_by_index(1)
+                    .ok()
+                    .and_then(|l| l.try_iter().ok().map(|i| i.collect()))
+                    .unwrap_or_default();
+                Value::from_object(pyrepr::GroupTuple {
+                    grouper,
+                    list: Value::from(list),
+                })
+            })
+            .collect();
+        Ok(Value::from(out))
+    });
+    reg(env, &["dictsort"], |state, a| {
+        // Jinja's signature: dictsort(case_sensitive=False, by='key', reverse=False).
+        a.defined()?;
+        let mut kw: Vec<(&str, Value)> = Vec::new();
+        for (i, name) in ["case_sensitive", "by", "reverse"].iter().enumerate() {
+            if let Some(v) = a.get(i, name) {
+                kw.push((name, v.clone()));
+            }
+        }
+        let args = [
+            a.value.clone(),
+            Value::from(minijinja::value::Kwargs::from_iter(kw)),
+        ];
+        Value::from_function(minijinja::filters::dictsort).call(state, &args)
+    });
+    reg(env, &["unique"], f_unique);
+    reg(env, &["truncate"], |_, a| {
+        let s = len_str(a.defined()?)?;
+        let length = a.int(0, "length").unwrap_or(255);
+        let killwords = a.boolean(1, "killwords", false);
+        let end = a.string(2, "end", "...");
+        let leeway = a.int(3, "leeway").unwrap_or(5);
+        tf::truncate(&s, length, killwords, &end, leeway)
+            .map(Value::from)
+            .map_err(fail)
+    });
+    reg(env, &["wordcount"], |_, a| {
+        Ok(Value::from(tf::wordcount(&a.input_str()?)))
+    });
+    reg(env, &["center"], |_, a| {
+        let width = a.int(0, "width").unwrap_or(80);
+        Ok(Value::from(tf::center(&a.input_str()?, width)))
+    });
+    reg(env, &["wordwrap"], |_, a| {
+        let s = a.input_str()?;
+        let width = a.int(0, "width").unwrap_or(79);
+        let break_long = a.boolean(1, "break_long_words", true);
+        let wrapstring = a.opt_string(2, "wrapstring").unwrap_or_else(|| "\n".into());
+        let hyphens = a.boolean(3, "break_on_hyphens", true);
+        tf::wordwrap(&s, width, break_long, &wrapstring, hyphens)
+            .map(Value::from)
+            .map_err(fail)
+    });
+    reg(env, &["xmlattr"], f_xmlattr);
+    reg(env, &["urlencode"], f_urlencode);
+    reg(env, &["tojson"], |_, a| {
+        // Jinja's htmlsafe_json_dumps with its sort_keys=True policy.
+        let j = a.json()?;
+        let indent = a.int(0, "indent").map(|i| i.max(0) as usize);
+        Ok(Value::from(
+            py_json(&j, indent, true, true)
+                .replace('<', "\\u003c")
+                .replace('>', "\\u003e")
+                .replace('&', "\\u0026")
+                .replace('\'', "\\u0027"),
+        ))
+    });
+    reg(env, &["pprint"], |_, a| {
+        // Ansible hands filters lazy containers, whose pformat is their repr.
+        let mut out = String::new();
+        pyrepr::py_repr(a.defined()?, &mut out);
+        Ok(Value::from(out))
+    });
+    reg(env, &["union"], |_, a| set_op(a, SetOp::Union));
+    reg(env, &["intersect"], |_, a| set_op(a, SetOp::Intersect));
+    reg(env, &["difference"], |_, a| set_op(a, SetOp::Difference));
     reg(env, &["symmetric_difference"], |_, a| {
-        set_op(a, "symmetric_difference")
+        set_op(a, SetOp::SymmetricDifference)
     });
     reg(env, &["zip"], |_, a| f_zip(a, false));
     reg(env, &["zip_longest"], |_, a| f_zip(a, true));
@@ -430,17 +552,7 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
         Ok(Value::from(pyrepr::type_name(&a.value)))
     });
     reg(env, &["random"], f_random);
-    reg(env, &["shuffle"], |_, a| {
-        let mut items = match a.json()? {
-            Json::Array(l) => l,
-            other => vec![other],
-        };
-        for i in (1..items.len()).rev() {
-            let j = (super::crypt::random_u64() % (i as u64 + 1)) as usize;
-            items.swap(i, j);
-        }
-        Ok(json_to_value(&Json::Array(items)))
-    });
+    reg(env, &["shuffle"], f_shuffle);
     reg(env, &["subelements"], f_subelements);
     reg(env, &["extract"], |_, a| {
         let key = a.defined()?.clone();
@@ -1085,14 +1197,160 @@ pub(crate) fn flatten(list: &[Json], levels: Option<i64>, skip_nulls: bool) -> V
     ret
 }
 
-fn unique_json(items: impl IntoIterator<Item = Json>) -> Vec<Json> {
+/// Order-preserving de-duplication with Python's `==` (1 == 1.0 == True).
+fn unique_py(items: impl IntoIterator<Item = Json>) -> Vec<Json> {
     let mut out: Vec<Json> = Vec::new();
     for it in items {
-        if !out.contains(&it) {
+        if !pyset::py_contains(&out, &it) {
             out.push(it);
         }
     }
     out
+}
+
+/// `attribute` lookup of Jinja's `make_attrgetter`: dotted keys, integer
+/// parts index lists.
+fn json_attr<'a>(j: &'a Json, path: &str) -> Option<&'a Json> {
+    let mut cur = j;
+    for part in path.split('.') {
+        cur = match cur {
+            Json::Object(m) => m.get(part)?,
+            Json::Array(l) => l.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// Ansible's `unique`: Jinja's `do_unique` (first-seen order, strings
+/// compared case-insensitively unless `case_sensitive`), falling back to a
+/// plain `x not in c` loop when an item is unhashable.
+fn f_unique(_: &mut State, a: Args) -> Result<Value, Error> {
+    let items = as_list(a.json()?);
+    let cs = a.get(0, "case_sensitive").filter(|v| !v.is_none());
+    let case_sensitive = cs.is_some_and(to_bool);
+    let attribute = a.opt_string(1, "attribute");
+    let key = |it: &Json| -> Option<Json> {
+        let k = match &attribute {
+            Some(path) => json_attr(it, path)?.clone(),
+            None => it.clone(),
+        };
+        Some(match k {
+            Json::String(s) if !case_sensitive => Json::String(s.to_lowercase()),
+            other => other,
+        })
+    };
+    let keys: Option<Vec<Json>> = items.iter().map(key).collect();
+    match keys {
+        Some(keys) if keys.iter().all(pyset::hashable) => {
+            let mut seen: Vec<Json> = Vec::new();
+            let mut out = Vec::new();
+            for (it, k) in items.into_iter().zip(keys) {
+                if !pyset::py_contains(&seen, &k) {
+                    seen.push(k);
+                    out.push(it);
+                }
+            }
+            Ok(json_to_value(&Json::Array(out)))
+        }
+        Some(_) if attribute.is_none() && cs.is_none_or(to_bool) => {
+            Ok(json_to_value(&Json::Array(unique_py(items))))
+        }
+        _ => Err(fail(
+            "Jinja2's unique filter failed and we cannot fall back to Ansible's version as it does not support the parameters supplied.",
+        )),
+    }
+}
+
+/// The input of a filter that takes `len()` of a str (`truncate`): numbers
+/// have no length in Python.
+fn len_str(v: &Value) -> Result<String, Error> {
+    match v.kind() {
+        ValueKind::Number | ValueKind::Bool | ValueKind::None => Err(fail(format!(
+            "object of type '{}' has no len()",
+            pyrepr::type_name(v)
+        ))),
+        _ => Ok(pyrepr::py_str_string(v)),
+    }
+}
+
+/// Jinja's `xmlattr`: `key="escaped value"` pairs, None values dropped.
+fn f_xmlattr(_: &mut State, a: Args) -> Result<Value, Error> {
+    let v = a.defined()?;
+    if v.kind() != ValueKind::Map {
+        return Err(fail(format!(
+            "'{}' object has no attribute 'items'",
+            pyrepr::type_name(v)
+        )));
+    }
+    let autospace = a.boolean(0, "autospace", true);
+    let mut items = Vec::new();
+    for key in v.try_iter().map_err(|e| fail(e.to_string()))? {
+        let val = v.get_item(&key).unwrap_or_default();
+        if val.is_none() || val.is_undefined() {
+            continue;
+        }
+        let k = pyrepr::py_str_string(&key);
+        if k.chars()
+            .any(|c| c.is_ascii_whitespace() || matches!(c, '/' | '>' | '=' | '\x0b'))
+        {
+            let mut r = String::new();
+            pyrepr::quote_str(&k, &mut r);
+            return Err(fail(format!("Invalid character in attribute name: {r}")));
+        }
+        items.push(format!(
+            "{}=\"{}\"",
+            tf::html_escape(&k),
+            tf::html_escape(&pyrepr::py_str_string(&val))
+        ));
+    }
+    let rv = items.join(" ");
+    Ok(Value::from(if autospace && !rv.is_empty() {
+        format!(" {rv}")
+    } else {
+        rv
+    }))
+}
+
+/// Jinja's `urlencode`: a string is path-quoted; a dict or a list of pairs
+/// becomes a query string (`+` for spaces, `/` quoted).
+fn f_urlencode(_: &mut State, a: Args) -> Result<Value, Error> {
+    let v = a.defined()?;
+    let pairs: Vec<(Value, Value)> = match v.kind() {
+        ValueKind::Map => v
+            .try_iter()
+            .map_err(|e| fail(e.to_string()))?
+            .map(|k| {
+                let val = v.get_item(&k).unwrap_or_default();
+                (k, val)
+            })
+            .collect(),
+        ValueKind::Seq | ValueKind::Iterable => {
+            let mut out = Vec::new();
+            for item in v.try_iter().map_err(|e| fail(e.to_string()))? {
+                let kv: Vec<Value> = item.try_iter().map(|i| i.collect()).unwrap_or_default();
+                match <[Value; 2]>::try_from(kv) {
+                    Ok([k, val]) => out.push((k, val)),
+                    Err(_) => return Err(fail("too many values to unpack (expected 2)")),
+                }
+            }
+            out
+        }
+        _ => return Ok(Value::from(tf::url_quote(&pyrepr::py_str_string(v), false))),
+    };
+    Ok(Value::from(
+        pairs
+            .iter()
+            .map(|(k, val)| {
+                format!(
+                    "{}={}",
+                    tf::url_quote(&pyrepr::py_str_string(k), true),
+                    tf::url_quote(&pyrepr::py_str_string(val), true)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("&"),
+    ))
 }
 
 fn as_list(j: Json) -> Vec<Json> {
@@ -1104,7 +1362,9 @@ fn as_list(j: Json) -> Vec<Json> {
     }
 }
 
-fn set_op(a: Args, op: &str) -> Result<Value, Error> {
+/// Ansible's set filters: `list(set(a) OP set(b))`, falling back to
+/// order-preserving list logic when an item is unhashable (a list or dict).
+fn set_op(a: Args, op: SetOp) -> Result<Value, Error> {
     let x = as_list(a.json()?);
     let y = as_list(
         a.get(0, "b")
@@ -1112,15 +1372,22 @@ fn set_op(a: Args, op: &str) -> Result<Value, Error> {
             .transpose()?
             .unwrap_or(Json::Array(vec![])),
     );
+    // Numbers: CPython's set order, replayed. Strings/None: Python's order
+    // is per-process random, so first-seen order is as good as any.
+    if let Some(res) = pyset::set_op(op, &x, &y) {
+        return Ok(json_to_value(&Json::Array(res)));
+    }
+    let intersect =
+        |x: &[Json], y: &[Json]| unique_py(x.iter().filter(|i| pyset::py_contains(y, i)).cloned());
     let res = match op {
-        "union" => unique_json(x.into_iter().chain(y)),
-        "intersect" => unique_json(x.into_iter().filter(|i| y.contains(i))),
-        "difference" => unique_json(x.into_iter().filter(|i| !y.contains(i))),
-        _ => {
-            let isect: Vec<Json> = x.iter().filter(|i| y.contains(i)).cloned().collect();
-            unique_json(x.into_iter().chain(y))
+        SetOp::Union => unique_py(x.into_iter().chain(y)),
+        SetOp::Intersect => intersect(&x, &y),
+        SetOp::Difference => unique_py(x.iter().filter(|i| !pyset::py_contains(&y, i)).cloned()),
+        SetOp::SymmetricDifference => {
+            let isect = intersect(&x, &y);
+            unique_py(x.into_iter().chain(y))
                 .into_iter()
-                .filter(|i| !isect.contains(i))
+                .filter(|i| !pyset::py_contains(&isect, i))
                 .collect()
         }
     };
@@ -1299,24 +1566,74 @@ fn f_comment(_: &mut State, a: Args) -> Result<Value, Error> {
     Ok(Value::from(out))
 }
 
+/// Python's `Random(seed)`; an absent seed draws from the OS, like
+/// `SystemRandom`.
+fn py_random(seed: Option<&Value>) -> Result<PyRandom, Error> {
+    let Some(seed) = seed.filter(|s| !s.is_none()) else {
+        let n = ((super::crypt::random_u64() as u128) << 64) | super::crypt::random_u64() as u128;
+        return Ok(PyRandom::from_int_seed((n >> 1) as i128));
+    };
+    match seed.kind() {
+        ValueKind::String => Ok(PyRandom::from_str_seed(seed.as_str().unwrap_or_default())),
+        ValueKind::Bool => Ok(PyRandom::from_int_seed(seed.is_true() as i128)),
+        ValueKind::Number if seed.is_integer() => Ok(PyRandom::from_int_seed(
+            i128::try_from(seed.clone()).unwrap_or_default(),
+        )),
+        // A float seeds with its hash, as CPython's random_seed does.
+        ValueKind::Number => value_to_json(seed)
+            .ok()
+            .as_ref()
+            .and_then(pyset::stable_hash)
+            .map(|h| PyRandom::from_int_seed(h as i128))
+            .ok_or_else(|| fail("cannot seed from this float")),
+        _ => Err(fail(
+            "The only supported seed types are: None,\nint, float, str, bytes, and bytearray.",
+        )),
+    }
+}
+
+/// Ansible's `random`: `randrange(start, end, step)` on an int, `choice` on a
+/// sequence.
 fn f_random(_: &mut State, a: Args) -> Result<Value, Error> {
     let v = a.defined()?;
-    let r = super::crypt::random_u64();
-    if v.kind() == ValueKind::Number {
+    let mut r = py_random(a.get(2, "seed"))?;
+    let start = a.get(0, "start").filter(|s| s.is_true());
+    let step = a.get(1, "step").filter(|s| s.is_true());
+    if matches!(v.kind(), ValueKind::Bool) || (v.kind() == ValueKind::Number && v.is_integer()) {
         let end = as_int(v).unwrap_or(0);
-        let start = a.int(0, "start").unwrap_or(0);
-        let step = a.int(1, "step").unwrap_or(1).max(1);
-        let n = (end - start + step - 1) / step;
-        if n <= 0 {
-            return Err(fail("random: empty range"));
+        let start = start.and_then(as_int).unwrap_or(0);
+        let step = step.and_then(as_int).unwrap_or(1);
+        return r.randrange(start, end, step).map(Value::from).map_err(fail);
+    }
+    let items: Vec<Value> = match v.kind() {
+        ValueKind::Seq | ValueKind::Iterable => {
+            v.try_iter().map(|i| i.collect()).unwrap_or_default()
         }
-        return Ok(Value::from(start + (r % n as u64) as i64 * step));
+        ValueKind::String => v
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .map(|c| Value::from(c.to_string()))
+            .collect(),
+        _ => return Err(fail("random can only be used on sequences and integers")),
+    };
+    if start.is_some() || step.is_some() {
+        return Err(fail("start and step can only be used with integer values"));
     }
-    let items: Vec<Value> = v.try_iter().map(|i| i.collect()).unwrap_or_default();
     if items.is_empty() {
-        return Err(fail("random: empty sequence"));
+        return Err(fail("Cannot choose from an empty sequence"));
     }
-    Ok(items[(r % items.len() as u64) as usize].clone())
+    Ok(items[r.randbelow(items.len() as u64) as usize].clone())
+}
+
+/// Ansible's `shuffle`: `Random(seed).shuffle(list(x))` when the seed is truthy.
+fn f_shuffle(_: &mut State, a: Args) -> Result<Value, Error> {
+    let mut items = as_list(a.json()?);
+    // Ansible swallows any error here (a bad seed) and returns the list as is.
+    if let Ok(mut r) = py_random(a.get(0, "seed").filter(|s| s.is_true())) {
+        r.shuffle(&mut items);
+    }
+    Ok(json_to_value(&Json::Array(items)))
 }
 
 fn f_subelements(_: &mut State, a: Args) -> Result<Value, Error> {

@@ -21,7 +21,10 @@ mod filters;
 mod jinja_tests;
 mod literals;
 mod lookups;
+mod pyrandom;
 mod pyrepr;
+mod pyset;
+mod textfilters;
 mod yaml_emit;
 
 #[cfg(test)]

@@ -840,3 +840,185 @@ fn string_literals_keep_backslashes() {
         .eval_condition(&json!(r"'a1' is match('a\d')"), &vars())
         .unwrap_or(false));
 }
+
+/// Set filters print CPython's set order for numbers (ansible-core's
+/// mathstuff does `list(set(a) | set(b))`), and fall back to first-seen order
+/// with unhashable items. Expected values from ansible-playbook 2.19.14.
+#[test]
+fn set_filters_follow_python_set_order() {
+    check(&[
+        ("{{ [3,1,2,3] | union([5]) }}", json!([1, 2, 3, 5])),
+        ("{{ [3,1,2,3] | difference([1]) }}", json!([2, 3])),
+        ("{{ [3,1,2,3] | symmetric_difference([1,9]) }}", json!([2, 3, 9])),
+        ("{{ [3,1,2,3] | intersect([3,2]) }}", json!([2, 3])),
+        (
+            "{{ [10,1,-1,9,8,33,17] | union([true, 2.0]) | string }}",
+            json!("[1, 33, 2.0, 8, 9, 10, 17, -1]"),
+        ),
+        (
+            "{{ [100, 64, 8, 16, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11] | difference([2]) }}",
+            json!([64, 1, 3, 100, 4, 5, 6, 8, 7, 9, 10, 11, 16]),
+        ),
+        (
+            "{{ [1, 9, 17, 25, 33] | symmetric_difference([9, 41, 0.5, -3]) | string }}",
+            json!("[0.5, 1, 33, 41, 17, 25, -3]"),
+        ),
+        (
+            "{{ [[1],[2],[1]] | union([[3], 2]) }}",
+            json!([[1], [2], [3], 2]),
+        ),
+        // Jinja's do_unique: case-insensitive unless told; an unhashable item
+        // falls back to Ansible's case-sensitive loop.
+        (
+            "{{ [1, 'a', 'A', [1], 1.0, true] | unique }}",
+            json!([1, "a", "A", [1]]),
+        ),
+        ("{{ ['a', 'A', 'b'] | unique }}", json!(["a", "b"])),
+        (
+            "{{ ['a', 'A', 'b'] | unique(case_sensitive=true) }}",
+            json!(["a", "A", "b"]),
+        ),
+        (
+            "{{ [{'g': 'a', 'n': 1}, {'g': 'b', 'n': 2}, {'g': 'a', 'n': 3}] | unique(attribute='g') | map(attribute='n') | list }}",
+            json!([1, 2]),
+        ),
+    ]);
+}
+
+/// `random(seed=…)` / `shuffle(seed=…)` draw what Python's `Random(seed)`
+/// draws. Expected values from ansible-playbook 2.19.14.
+#[test]
+fn seeded_random_matches_python() {
+    check(&[
+        ("{{ 59 | random(seed='localhost') }}", json!(42)),
+        ("{{ 59 | random(seed='web01.example.com') }}", json!(38)),
+        ("{{ 100 | random(start=5, step=3, seed=12) }}", json!(95)),
+        ("{{ ['a','b','c','d'] | random(seed='q') }}", json!("d")),
+        (
+            "{{ [1,2,3,4,5,6,7,8,9] | shuffle(seed='x') }}",
+            json!([7, 2, 3, 9, 5, 4, 1, 8, 6]),
+        ),
+        ("{{ 1000000 | random(seed=-7) }}", json!(339563)),
+        ("{{ 10 | random(seed=1.5) }}", json!(8)),
+        ("{{ 5 | random(seed='') }}", json!(3)),
+        ("{{ 'abc' | random(seed='s') }}", json!("b")),
+        (
+            "{{ range(10) | list | shuffle(seed=3) }}",
+            json!([1, 5, 6, 0, 9, 4, 7, 2, 8, 3]),
+        ),
+    ]);
+    // Unseeded stays random but in range.
+    let t = templar();
+    for _ in 0..20 {
+        let v = t
+            .render_str("{{ 5 | random }}", &vars())
+            .unwrap_or_default();
+        assert!(v.as_i64().is_some_and(|n| (0..5).contains(&n)), "{v}");
+    }
+}
+
+/// Tuples print as lists in Ansible 2.19 (`dictsort`, `items()`), while
+/// `groupby`'s GroupTuple keeps parentheses; Jinja text filters.
+/// Expected values from ansible-playbook 2.19.14.
+#[test]
+fn jinja_text_filters_and_tuples() {
+    let c = ctx(json!({
+        "d": {"b": 2, "a": 1},
+        "rows": [{"g": "a", "v": 1}, {"g": "b", "v": 2}, {"g": "a", "v": 3}],
+        "para": "line one is long\nline two  has   spaces",
+    }));
+    let t = templar();
+    let cases = [
+        ("x {{ d | dictsort }}", json!("x [['a', 1], ['b', 2]]")),
+        ("x {{ d.items() }}", json!("x [['b', 2], ['a', 1]]")),
+        ("x {{ (1, 2) }}", json!("x [1, 2]")),
+        (
+            "x {{ rows | groupby('g') }}",
+            json!(
+                "x [('a', [{'g': 'a', 'v': 1}, {'g': 'a', 'v': 3}]), ('b', [{'g': 'b', 'v': 2}])]"
+            ),
+        ),
+        (
+            "{{ (rows | groupby('g'))[0] | type_debug }}",
+            json!("GroupTuple"),
+        ),
+        ("{{ (rows | groupby('g'))[0].grouper }}", json!("a")),
+        (
+            "{{ {'b':1, 'A': 2, 'a': 3} | dictsort(true) | string }}",
+            json!("[['A', 2], ['a', 3], ['b', 1]]"),
+        ),
+        ("{{ 'foo bar baz qux' | truncate(9) }}", json!("foo...")),
+        (
+            "{{ 'foo bar baz qux' | truncate(9, True) }}",
+            json!("foo ba..."),
+        ),
+        (
+            "{{ 'foo bar baz qux' | truncate(11) }}",
+            json!("foo bar baz qux"),
+        ),
+        (
+            "{{ 'foo bar baz qux' | truncate(11, False, '...', 0) }}",
+            json!("foo bar..."),
+        ),
+        (
+            "{{ 'hello big world foo' | truncate(12, killwords=true, end='!') }}",
+            json!("hello big w!"),
+        ),
+        ("{{ 'hello, wörld_1 it''s 3.5' | wordcount }}", json!(5)),
+        ("{{ 'abc' | center(8) }}", json!("  abc   ")),
+        ("{{ 'abcd' | center(7) }}", json!("  abcd ")),
+        (
+            "{{ 'aaa bbb ccc ddd eee' | wordwrap(7) }}",
+            json!("aaa bbb\nccc ddd\neee"),
+        ),
+        (
+            "{{ 'aaaaaaaaaaaa bbb' | wordwrap(5) }}",
+            json!("aaaaa\naaaaa\naa\nbbb"),
+        ),
+        (
+            "{{ 'aaaaaaaaaaaa bbb' | wordwrap(5, false) }}",
+            json!("aaaaaaaaaaaa\nbbb"),
+        ),
+        (
+            "{{ 'aa-bbbb-cccc dd' | wordwrap(6) }}",
+            json!("aa-\nbbbb-\ncccc\ndd"),
+        ),
+        (
+            "{{ 'aa-bbbb-cccc dd' | wordwrap(6, break_on_hyphens=false) }}",
+            json!("aa-bbb\nb-cccc\ndd"),
+        ),
+        (
+            "{{ para | wordwrap(8, wrapstring='|') }}",
+            json!("line one|is long|line two|has|spaces"),
+        ),
+        (
+            "{{ {'a': '<\"x\">', 'b': none, 'c': true} | xmlattr }}",
+            json!(" a=\"&lt;&#34;x&#34;&gt;\" c=\"True\""),
+        ),
+        (
+            "{{ [['a b', 'c/d'], ['é', 1]] | urlencode }}",
+            json!("a+b=c%2Fd&%C3%A9=1"),
+        ),
+        ("{{ {'c': [1, 2]} | urlencode }}", json!("c=%5B1%2C+2%5D")),
+        (
+            "{{ 'é ~/x?y=1' | urlencode }}",
+            json!("%C3%A9%20~/x%3Fy%3D1"),
+        ),
+        (
+            "{{ {'b': 'é<&>', 'a': [1,2]} | tojson }}",
+            json!("{\"a\": [1, 2], \"b\": \"\\u00e9\\u003c\\u0026\\u003e\"}"),
+        ),
+        ("{{ {'b': 2, 'a': 1} | pprint }}", json!("{'b': 2, 'a': 1}")),
+    ];
+    for (tpl, want) in cases {
+        match t.render_str(tpl, &c) {
+            Ok(got) => assert_eq!(got, want, "template: {tpl}"),
+            Err(e) => panic!("template {tpl} failed: {e}"),
+        }
+    }
+    // Ansible prefixes a filter's exception with the plugin name.
+    assert_eq!(
+        err("{{ 'abc' | truncate(2) }}").to_string(),
+        "The filter plugin 'ansible.builtin.truncate' failed: expected length >= 3, got 2"
+    );
+}
