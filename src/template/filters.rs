@@ -223,7 +223,7 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
     guard!(
         "abs" => b::abs, "attr" => b::attr, "batch" => b::batch,
         "capitalize" => b::capitalize, "escape" => b::escape,
-        "e" => b::escape, "first" => b::first, "indent" => b::indent,
+        "e" => b::escape, "first" => b::first,
         "items" => b::items, "last" => b::last, "length" => b::length, "count" => b::length,
         "list" => b::list, "lower" => b::lower, "map" => b::map,
         "reject" => b::reject, "rejectattr" => b::rejectattr, "replace" => b::replace,
@@ -443,6 +443,46 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
         ];
         Value::from_function(minijinja::filters::dictsort).call(state, &args)
     });
+    reg(env, &["normpath"], |_, a| {
+        Ok(Value::from(normpath(&a.input_str()?)))
+    });
+    reg(env, &["relpath"], |_, a| {
+        let path = a.input_str()?;
+        let start = a.string(0, "start", ".");
+        relpath(&path, &start).map(Value::from).map_err(fail)
+    });
+    reg(env, &["commonpath"], |_, a| {
+        let v = a.defined()?;
+        if !matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable) {
+            return Err(fail(format!(
+                "|commonpath expects sequence, got <class '{}'> instead.",
+                pyrepr::type_name(v)
+            )));
+        }
+        let paths: Vec<String> = v
+            .try_iter()
+            .map(|i| i.map(|p| pyrepr::py_str_string(&p)).collect())
+            .unwrap_or_default();
+        commonpath(&paths).map(Value::from).map_err(fail)
+    });
+    reg(env, &["expandvars"], |_, a| {
+        Ok(Value::from(expandvars(&a.input_str()?)))
+    });
+    reg(env, &["urldecode"], |_, a| {
+        Ok(Value::from(unquote_plus(&a.input_str()?)))
+    });
+    reg(env, &["rekey_on_member"], f_rekey_on_member);
+    reg(env, &["indent"], |_, a| {
+        let s = a.input_str()?;
+        let indention = match a.get(0, "width") {
+            Some(w) if w.kind() == ValueKind::String => w.as_str().unwrap_or_default().to_string(),
+            Some(w) => " ".repeat(as_int(w).unwrap_or(4).max(0) as usize),
+            None => "    ".into(),
+        };
+        let first = a.boolean(1, "first", false);
+        let blank = a.boolean(2, "blank", false);
+        Ok(Value::from(tf::indent(&s, &indention, first, blank)))
+    });
     reg(env, &["unique"], f_unique);
     reg(env, &["truncate"], |_, a| {
         let s = len_str(a.defined()?)?;
@@ -549,6 +589,10 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
     });
     reg(env, &["comment"], f_comment);
     reg(env, &["type_debug"], |_, a| {
+        // 2.19 hands an undefined input over as its marker object.
+        if a.value.is_undefined() {
+            return Ok(Value::from("UndefinedMarker"));
+        }
         Ok(Value::from(pyrepr::type_name(&a.value)))
     });
     reg(env, &["random"], f_random);
@@ -593,13 +637,17 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
     });
     reg(env, &["human_to_bytes"], |_, a| {
         let s = a.input_str()?;
-        human_to_bytes(&s).map(Value::from).map_err(fail)
+        let unit = a.opt_string(0, "default_unit");
+        human_to_bytes(&s, unit.as_deref(), a.boolean(1, "isbits", false))
+            .map(Value::from)
+            .map_err(|e| fail(format!("human_to_bytes() can't interpret the input: {e}")))
     });
     reg(env, &["human_readable"], |_, a| {
         let x = as_f64(a.defined()?)
             .ok_or_else(|| fail("human_readable() can only be used on numbers"))?;
         let isbits = a.boolean(0, "isbits", false);
-        Ok(Value::from(human_readable(x, isbits)))
+        let unit = a.opt_string(1, "unit");
+        Ok(Value::from(human_readable(x, isbits, unit.as_deref())))
     });
     reg(env, &["dict"], |_, a| {
         // `list_of_pairs | dict` (Jinja has no such filter, Ansible users write it).
@@ -619,7 +667,15 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
     reg(env, &["strftime"], |_, a| {
         // Only the time-less formats are deterministic; do the common ones.
         let fmt = a.input_str()?;
-        let secs = a.get(0, "second").and_then(as_f64);
+        let secs = match a.get(0, "second").filter(|v| !v.is_none()) {
+            Some(v) => Some(as_f64(v).ok_or_else(|| {
+                fail(format!(
+                    "Invalid value for epoch value ({})",
+                    pyrepr::py_str_string(v)
+                ))
+            })?),
+            None => None,
+        };
         Ok(Value::from(strftime(&fmt, secs)))
     });
 }
@@ -751,6 +807,8 @@ fn f_mandatory(state: &mut State, a: Args) -> Result<Value, Error> {
                 format!("Mandatory variable '{name}' not defined.")
             }
         };
+        // Still an undefined error, worded as Ansible's plugin failure.
+        let msg = format!("The filter plugin 'ansible.builtin.mandatory' failed: {msg}");
         let name = missing.unwrap_or_default();
         return Err(TemplateError::Undefined { name, message: msg }.into_mj());
     }
@@ -1061,12 +1119,25 @@ fn f_regex_search(_: &mut State, a: Args) -> Result<Value, Error> {
     }
     let mut out = Vec::new();
     for g in groups {
-        let m = if let Some(num) = g.strip_prefix('\\') {
-            num.parse::<usize>().ok().and_then(|i| caps.get(i))
-        } else if let Some(name) = g.strip_prefix("\\g<").and_then(|x| x.strip_suffix('>')) {
+        // `\\g<name>` must be tried before `\\N`, as ansible-core does.
+        let m = if let Some(rest) = g.strip_prefix("\\g") {
+            let name = rest
+                .strip_prefix('<')
+                .and_then(|x| x.split_once('>'))
+                .map(|(n, _)| n)
+                .ok_or_else(|| fail("'NoneType' object has no attribute 'group'"))?;
             caps.name(name)
+        } else if let Some(num) = g.strip_prefix('\\') {
+            let digits: String = num.chars().take_while(|c| c.is_ascii_digit()).collect();
+            let i = digits
+                .parse::<usize>()
+                .map_err(|_| fail("'NoneType' object has no attribute 'group'"))?;
+            if i >= caps.len() {
+                return Err(fail("no such group"));
+            }
+            caps.get(i)
         } else {
-            return Err(fail(format!("Unknown argument: {g}")));
+            return Err(fail("Unknown argument"));
         };
         out.push(
             m.map(|m| Value::from(m.as_str()))
@@ -1155,7 +1226,18 @@ pub(crate) fn expanduser(s: &str) -> String {
 }
 
 fn normpath(s: &str) -> String {
-    let abs = s.starts_with('/');
+    if s.is_empty() {
+        return ".".into();
+    }
+    // POSIX keeps exactly two leading slashes.
+    let lead = if s.starts_with("//") && !s.starts_with("///") {
+        "//"
+    } else if s.starts_with('/') {
+        "/"
+    } else {
+        ""
+    };
+    let abs = !lead.is_empty();
     let mut parts: Vec<&str> = Vec::new();
     for p in s.split('/') {
         match p {
@@ -1172,12 +1254,172 @@ fn normpath(s: &str) -> String {
     }
     let body = parts.join("/");
     if abs {
-        format!("/{body}")
+        format!("{lead}{body}")
     } else if body.is_empty() {
         ".".into()
     } else {
         body
     }
+}
+
+fn abspath(p: &str) -> String {
+    if p.starts_with('/') {
+        return normpath(p);
+    }
+    let cwd = std::env::current_dir()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "/".into());
+    normpath(&format!("{cwd}/{p}"))
+}
+
+/// `os.path.relpath`.
+fn relpath(path: &str, start: &str) -> Result<String, String> {
+    if path.is_empty() {
+        return Err("no path specified".into());
+    }
+    let p = abspath(path);
+    let s = abspath(start);
+    let pl: Vec<&str> = p.split('/').filter(|x| !x.is_empty()).collect();
+    let sl: Vec<&str> = s.split('/').filter(|x| !x.is_empty()).collect();
+    let common = pl.iter().zip(&sl).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = vec![".."; sl.len() - common];
+    parts.extend(&pl[common..]);
+    Ok(if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    })
+}
+
+/// `os.path.commonpath`.
+fn commonpath(paths: &[String]) -> Result<String, String> {
+    if paths.is_empty() {
+        return Err("commonpath() arg is an empty sequence".into());
+    }
+    let abs = paths[0].starts_with('/');
+    if paths.iter().any(|p| p.starts_with('/') != abs) {
+        return Err("Can't mix absolute and relative paths".into());
+    }
+    let split: Vec<Vec<&str>> = paths
+        .iter()
+        .map(|p| {
+            p.split('/')
+                .filter(|x| !x.is_empty() && *x != ".")
+                .collect()
+        })
+        .collect();
+    let (min, max) = (split.iter().min(), split.iter().max());
+    let common: Vec<&str> = match (min, max) {
+        (Some(a), Some(b)) => a
+            .iter()
+            .zip(b)
+            .take_while(|(x, y)| x == y)
+            .map(|(x, _)| *x)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let body = common.join("/");
+    Ok(if abs { format!("/{body}") } else { body })
+}
+
+/// `os.path.expandvars`: `$NAME` and `${NAME}`; unknown names stay.
+fn expandvars(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let (name, consumed) = if let Some(br) = after.strip_prefix('{') {
+            match br.find('}') {
+                Some(e) => (&br[..e], e + 2),
+                None => ("", 0),
+            }
+        } else {
+            let n = after
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..n], n)
+        };
+        match std::env::var(name).ok().filter(|_| !name.is_empty()) {
+            Some(v) => {
+                out.push_str(&v);
+                rest = &after[consumed..];
+            }
+            None => {
+                out.push('$');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `urllib.parse.unquote_plus`.
+fn unquote_plus(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = b
+                    .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                if let Some(v) = hex {
+                    out.push(v);
+                    i += 3;
+                    continue;
+                }
+                out.push(b'%');
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// mathstuff.rekey_on_member.
+fn f_rekey_on_member(_: &mut State, a: Args) -> Result<Value, Error> {
+    let data = a.json()?;
+    let key = a.string(0, "key", "");
+    let duplicates = a.string(1, "duplicates", "error");
+    if duplicates != "error" && duplicates != "overwrite" {
+        return Err(fail(format!(
+            "duplicates parameter to rekey_on_member has unknown value {}",
+            pyrepr::json_repr(&Json::String(duplicates))
+        )));
+    }
+    let items: Vec<Json> = match data {
+        Json::Object(m) => m.into_iter().map(|(_, v)| v).collect(),
+        Json::Array(l) => l,
+        _ => return Err(fail("Type is not a valid list, set, or dict")),
+    };
+    let mut out = Map::new();
+    for item in items {
+        let Json::Object(m) = &item else {
+            return Err(fail("List item is not a valid dict"));
+        };
+        let Some(k) = m.get(&key) else {
+            return Err(fail(format!(
+                "Key {} was not found.",
+                pyrepr::json_repr(&Json::String(key))
+            )));
+        };
+        let ks = pyrepr::json_str(k);
+        if out.contains_key(&ks) && duplicates == "error" {
+            return Err(fail(format!(
+                "Key {} is not unique, cannot convert to dict.",
+                pyrepr::json_repr(k)
+            )));
+        }
+        out.insert(ks, item.clone());
+    }
+    Ok(json_to_value(&Json::Object(out)))
 }
 
 pub(crate) fn flatten(list: &[Json], levels: Option<i64>, skip_nulls: bool) -> Vec<Json> {
@@ -1680,55 +1922,111 @@ fn f_subelements(_: &mut State, a: Args) -> Result<Value, Error> {
     Ok(json_to_value(&Json::Array(out)))
 }
 
-fn human_to_bytes(s: &str) -> Result<i64, String> {
-    let s = s.trim();
-    let idx = s
+const SIZE_UNITS: [char; 9] = ['B', 'K', 'M', 'G', 'T', 'P', 'E', 'Z', 'Y'];
+const UNIT_NAMES: [&str; 9] = [
+    "byte", "kilo", "mega", "giga", "tera", "peta", "exa", "zeta", "yotta",
+];
+
+/// ansible.module_utils.common.text.formatters.human_to_bytes.
+fn human_to_bytes(number: &str, default_unit: Option<&str>, isbits: bool) -> Result<i64, String> {
+    let t = number.trim_end();
+    let numlen = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(idx);
+        .unwrap_or(t.len());
+    let (num, rest) = t.split_at(numlen);
+    let unit_str = rest.trim_start();
+    let valid_num = {
+        // [0-9]*\.?[0-9]+
+        let (a, b) = num.split_once('.').unwrap_or(("", num));
+        !b.is_empty()
+            && b.chars().all(|c| c.is_ascii_digit())
+            && a.chars().all(|c| c.is_ascii_digit())
+    };
+    if !valid_num || !unit_str.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(format!(
+            "human_to_bytes() can't interpret following string: {number}"
+        ));
+    }
     let n: f64 = num
         .parse()
-        .map_err(|_| format!("human_to_bytes() can't interpret following string: {s}"))?;
-    let unit = unit.trim();
-    let bits = unit.len() > 1 && unit.ends_with('b');
-    let p = match unit.chars().next().map(|c| c.to_ascii_uppercase()) {
-        None | Some('B') => 0,
-        Some('K') => 1,
-        Some('M') => 2,
-        Some('G') => 3,
-        Some('T') => 4,
-        Some('P') => 5,
-        Some('E') => 6,
-        Some('Z') => 7,
-        Some('Y') => 8,
-        _ => {
-            return Err(format!(
-                "human_to_bytes() can't interpret following string: {s}"
-            ))
-        }
+        .map_err(|_| format!("human_to_bytes() can't interpret following string: {number}"))?;
+    let unit = if unit_str.is_empty() {
+        default_unit
+    } else {
+        Some(unit_str)
     };
-    let mut v = n * 1024f64.powi(p);
-    if bits {
-        v /= 8.0;
+    let Some(unit) = unit else {
+        return Ok(py_round(n) as i64);
+    };
+    let range_key = unit
+        .chars()
+        .next()
+        .map(|c| c.to_ascii_uppercase())
+        .unwrap_or('B');
+    let Some(pos) = SIZE_UNITS.iter().position(|&u| u == range_key) else {
+        return Err(format!(
+            "human_to_bytes() failed to convert {number} (unit = {unit}). The suffix must be one of Y, Z, E, P, T, G, M, K, B"
+        ));
+    };
+    let (class, class_name) = if isbits { ('b', "bit") } else { ('B', "byte") };
+    if unit.chars().count() > 1 {
+        let expect = if range_key == 'B' {
+            format!("expect {class} or {class_name}")
+        } else {
+            format!("expect {range_key}{class} or {range_key}")
+        };
+        let long = if pos == 0 {
+            class_name.to_string()
+        } else {
+            format!("{}{class_name}", UNIT_NAMES[pos])
+        };
+        let short = if pos == 0 {
+            class.to_string()
+        } else {
+            format!("{range_key}{class}")
+        };
+        if unit.to_lowercase() != long && unit != short {
+            return Err(format!(
+                "human_to_bytes() failed to convert {number}. Value is not a valid string ({expect})"
+            ));
+        }
     }
-    Ok(v.round() as i64)
+    Ok(py_round(n * 1024f64.powi(pos as i32)) as i64)
 }
 
-fn human_readable(x: f64, isbits: bool) -> String {
-    let units = ["", "K", "M", "G", "T", "P", "E", "Z", "Y"];
-    let mut i = 0;
-    let mut v = x;
-    while v.abs() >= 1024.0 && i < units.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    let suffix = if isbits { "b" } else { "B" };
-    let unit = if i == 0 {
-        suffix.to_string()
+/// Python 3 `round()`: halves go to even.
+fn py_round(x: f64) -> f64 {
+    let r = x.round();
+    if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
+        r - x.signum()
     } else {
-        format!("{}{}", units[i], suffix)
+        r
+    }
+}
+
+/// formatters.bytes_to_human.
+fn human_readable(size: f64, isbits: bool, unit: Option<&str>) -> String {
+    let base = if isbits { "bits" } else { "Bytes" };
+    let want = unit
+        .and_then(|u| u.chars().next())
+        .map(|c| c.to_ascii_uppercase());
+    let mut pos = 0;
+    for p in (0..SIZE_UNITS.len()).rev() {
+        pos = p;
+        let limit = 1024f64.powi(p as i32);
+        match want {
+            None if size >= limit => break,
+            Some(w) if w == SIZE_UNITS[p] => break,
+            _ => {}
+        }
+    }
+    let limit = 1024f64.powi(pos as i32);
+    let suffix = if pos == 0 {
+        base.to_string()
+    } else {
+        format!("{}{}", SIZE_UNITS[pos], &base[..1])
     };
-    format!("{v:.2} {unit}")
+    format!("{:.2} {suffix}", size / limit)
 }
 
 pub(crate) fn strftime(fmt: &str, secs: Option<f64>) -> String {

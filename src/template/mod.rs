@@ -25,6 +25,7 @@ mod pyrandom;
 mod pyrepr;
 mod pyset;
 mod textfilters;
+mod versions;
 mod yaml_emit;
 
 #[cfg(test)]

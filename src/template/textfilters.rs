@@ -147,7 +147,7 @@ fn wrap(text: &str, width: usize, break_long_words: bool, break_on_hyphens: bool
 }
 
 /// Python's `str.splitlines()`.
-fn splitlines(s: &str) -> Vec<&str> {
+pub fn splitlines(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut it = s.char_indices().peekable();
@@ -291,4 +291,34 @@ pub fn url_quote(s: &str, for_qs: bool) -> String {
         }
     }
     out
+}
+
+/// Jinja's `indent`; `width` may be a string used as the indentation.
+pub fn indent(s: &str, indention: &str, first: bool, blank: bool) -> String {
+    let s = format!("{s}\n");
+    let lines = splitlines(&s);
+    let mut rv = if blank {
+        lines.join(&format!("\n{indention}"))
+    } else {
+        let mut it = lines.into_iter();
+        let mut rv = it.next().unwrap_or_default().to_string();
+        let rest: Vec<String> = it
+            .map(|l| {
+                if l.is_empty() {
+                    String::new()
+                } else {
+                    format!("{indention}{l}")
+                }
+            })
+            .collect();
+        if !rest.is_empty() {
+            rv.push('\n');
+            rv.push_str(&rest.join("\n"));
+        }
+        rv
+    };
+    if first {
+        rv.insert_str(0, indention);
+    }
+    rv
 }

@@ -127,11 +127,12 @@ fn undefined_errors() {
     assert_eq!(err("{{ foo + 1 }}").to_string(), "'foo' is undefined");
     assert_eq!(
         err("{{ foo | mandatory }}").to_string(),
-        "Mandatory variable 'foo' not defined."
+        // ansible-playbook 2.19.14 wording
+        "The filter plugin 'ansible.builtin.mandatory' failed: Mandatory variable 'foo' not defined."
     );
     assert_eq!(
         err("{{ foo | mandatory('need foo') }}").to_string(),
-        "need foo"
+        "The filter plugin 'ansible.builtin.mandatory' failed: need foo"
     );
     check(&[
         ("{{ foo | default('x') }}", json!("x")),
@@ -1021,4 +1022,91 @@ fn jinja_text_filters_and_tuples() {
         err("{{ 'abc' | truncate(2) }}").to_string(),
         "The filter plugin 'ansible.builtin.truncate' failed: expected length >= 3, got 2"
     );
+}
+
+/// Python-side filters and tests, checked against ansible-playbook 2.19.14.
+#[test]
+fn python_semantics_of_misc_filters_and_tests() {
+    check(&[
+        (
+            "{{ 'foo=1 bar=2' | regex_search('(?P<k>\\w+)=(?P<v>\\d)', '\\g<v>', '\\g<k>') }}",
+            json!(["1", "foo"]),
+        ),
+        ("{{ 1024 | human_readable }}", json!("1.00 KB")),
+        ("{{ 10 | human_readable }}", json!("10.00 Bytes")),
+        (
+            "{{ 1500000 | human_readable(isbits=true) }}",
+            json!("1.43 Mb"),
+        ),
+        (
+            "{{ 1048576 | human_readable(unit='K') }}",
+            json!("1024.00 KB"),
+        ),
+        (
+            "{{ '10Mb' | human_to_bytes(isbits=true) }}",
+            json!(10485760),
+        ),
+        (
+            "{{ '10' | human_to_bytes(default_unit='K') }}",
+            json!(10240),
+        ),
+        ("{{ '/a/b/../c/./d' | normpath }}", json!("/a/c/d")),
+        ("{{ '/etc/x' | relpath('/usr/lib') }}", json!("../../etc/x")),
+        ("{{ ['/a/b/c', '/a/b/d'] | commonpath }}", json!("/a/b")),
+        ("{{ 'a%20b+c' | urldecode }}", json!("a b c")),
+        (
+            "{{ [{'n': 'a', 'x': 1}, {'n': 'b', 'x': 2}] | rekey_on_member('n') }}",
+            json!({"a": {"n": "a", "x": 1}, "b": {"n": "b", "x": 2}}),
+        ),
+        ("{{ 'ab' | indent(first=true, width='> ') }}", json!("> ab")),
+        ("{{ undefined_x | type_debug }}", json!("UndefinedMarker")),
+        ("{{ 'a' is sequence }}", json!(true)),
+        // version: each class as Python compares it.
+        ("{{ '1.10' is version('1.9', '>') }}", json!(true)),
+        (
+            "{{ '1.0a1' is version('1.0', '<', version_type='pep440') }}",
+            json!(true),
+        ),
+        (
+            "{{ '1.0.dev1' is version('1.0a1', '<', version_type='pep440') }}",
+            json!(true),
+        ),
+        (
+            "{{ '2.0.post1' is version('2.0', '>', version_type='pep440') }}",
+            json!(true),
+        ),
+        (
+            "{{ '1.0' is version('1.0.0', 'eq', version_type='strict') }}",
+            json!(true),
+        ),
+        (
+            "{{ '1.0.0-2' is version('1.0.0-alpha', '<', version_type='semver') }}",
+            json!(true),
+        ),
+        ("{{ '1.0_RC1' is version('1.0', '>') }}", json!(true)),
+    ]);
+    for (tpl, msg) in [
+        (
+            "{{ 'abc' is version('1.0', '>') }}",
+            "The test plugin 'ansible.builtin.version' failed: Version comparison failed: '<' not supported between instances of 'str' and 'int'",
+        ),
+        (
+            "{{ '1.0' is version('1.0', 'foo') }}",
+            "The test plugin 'ansible.builtin.version' failed: Invalid operator type (foo). Must be one of '==', '=', 'eq', '<', 'lt', '<=', 'le', '>', 'gt', '>=', 'ge', '!=', '<>', 'ne'",
+        ),
+        (
+            "{{ '1.0-rc1' is version('1.0', 'lt', version_type='strict') }}",
+            "The test plugin 'ansible.builtin.version' failed: Version comparison failed: invalid version number '1.0-rc1'",
+        ),
+        (
+            "{{ [1,[2]] is subset([1,[2]]) }}",
+            "The test plugin 'ansible.builtin.subset' failed: unhashable type: '_AnsibleLazyTemplateList'",
+        ),
+        (
+            "{{ 0 | strftime('%Y') }}",
+            "The filter plugin 'ansible.builtin.strftime' failed: Invalid value for epoch value (%Y)",
+        ),
+    ] {
+        assert_eq!(err(tpl).to_string(), msg, "{tpl}");
+    }
 }
