@@ -14,6 +14,7 @@ use minijinja::value::{Rest, Value, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, State};
 use serde_json::{Map, Value as Json};
 
+use super::pyformat;
 use super::pyrandom::PyRandom;
 use super::pyset::{self, SetOp};
 use super::textfilters as tf;
@@ -781,17 +782,25 @@ fn f_minmax(_: &mut State, a: Args, want_max: bool) -> Result<Value, Error> {
     Ok(best.map(|(_, v)| v).unwrap_or(Value::UNDEFINED))
 }
 
-fn f_format(state: &mut State, a: Args) -> Result<Value, Error> {
-    let fmt = a.defined()?.clone();
-    let mut args = vec![fmt];
-    for p in &a.pos {
-        args.push(match p.kind() {
-            ValueKind::Number | ValueKind::String => p.clone(),
-            _ => Value::from(pyrepr::py_str_string(p)),
-        });
+/// Jinja's `format`: `soft_str(value) % (kwargs or args)`.
+fn f_format(_: &mut State, a: Args) -> Result<Value, Error> {
+    let fmt = a.input_str()?;
+    if !a.pos.is_empty() && !a.kw.is_empty() {
+        return Err(fail(
+            "can't handle positional and keyword arguments at the same time",
+        ));
     }
-    let f = Value::from_function(minijinja::filters::format);
-    f.call(state, &args)
+    let res = if a.kw.is_empty() {
+        pyformat::percent_format(&fmt, pyformat::FmtArgs::Tuple(&a.pos))
+    } else {
+        let map = Value::from(
+            a.kw.iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<std::collections::BTreeMap<String, Value>>(),
+        );
+        pyformat::percent_format(&fmt, pyformat::FmtArgs::Map(&map))
+    };
+    res.map(Value::from).map_err(fail)
 }
 
 fn f_mandatory(state: &mut State, a: Args) -> Result<Value, Error> {

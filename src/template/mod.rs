@@ -21,6 +21,7 @@ mod filters;
 mod jinja_tests;
 mod literals;
 mod lookups;
+mod pyformat;
 mod pyrandom;
 mod pyrepr;
 mod pyset;
@@ -392,6 +393,33 @@ fn convert_error(err: Error, src: &str, root: &LazyVars) -> TemplateError {
 }
 
 fn render_mj_error(err: &Error) -> String {
+    // Jinja reports unknown filters/tests at compile time, unknown functions
+    // as undefined names.
+    let detail = err.detail().unwrap_or("");
+    let unknown = |prefix: &str| {
+        detail
+            .strip_prefix(prefix)
+            .and_then(|d| d.strip_suffix(" is unknown"))
+            .map(str::to_string)
+    };
+    match err.kind() {
+        ErrorKind::UnknownFilter => {
+            if let Some(name) = unknown("filter ") {
+                return format!("Syntax error in template: No filter named '{name}'.");
+            }
+        }
+        ErrorKind::UnknownTest => {
+            if let Some(name) = unknown("test ") {
+                return format!("Syntax error in template: No test named '{name}'.");
+            }
+        }
+        ErrorKind::UnknownFunction => {
+            if let Some(name) = unknown("") {
+                return format!("'{name}' is undefined");
+            }
+        }
+        _ => {}
+    }
     let kind = match err.kind() {
         ErrorKind::InvalidOperation => "invalid operation",
         ErrorKind::UnknownFilter => "no filter named",
