@@ -224,10 +224,10 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
     guard!(
         "abs" => b::abs, "attr" => b::attr, "batch" => b::batch,
         "capitalize" => b::capitalize, "escape" => b::escape,
-        "e" => b::escape, "first" => b::first,
+        "e" => b::escape, "forceescape" => b::escape, "first" => b::first,
         "items" => b::items, "last" => b::last, "length" => b::length, "count" => b::length,
         "list" => b::list, "lower" => b::lower, "map" => b::map,
-        "reject" => b::reject, "rejectattr" => b::rejectattr, "replace" => b::replace,
+        "reject" => b::reject, "rejectattr" => b::rejectattr,
         "reverse" => b::reverse, "round" => b::round, "select" => b::select,
         "selectattr" => b::selectattr, "slice" => b::slice, "sort" => b::sort,
         "split" => b::split, "sum" => b::sum, "title" => b::title,
@@ -483,6 +483,79 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
         let first = a.boolean(1, "first", false);
         let blank = a.boolean(2, "blank", false);
         Ok(Value::from(tf::indent(&s, &indention, first, blank)))
+    });
+    reg(env, &["replace"], |_, a| {
+        // str.replace(old, new, count); Jinja's count=None is -1 (all).
+        let s = a.input_str()?;
+        let old = a.string(0, "old", "");
+        let new = a.string(1, "new", "");
+        let count = a.int(2, "count").filter(|c| *c >= 0);
+        Ok(Value::from(match count {
+            Some(n) if old.is_empty() => {
+                // Python inserts `new` before each character, n times.
+                let mut out = String::new();
+                let mut left = n;
+                for c in s.chars() {
+                    if left > 0 {
+                        out.push_str(&new);
+                        left -= 1;
+                    }
+                    out.push(c);
+                }
+                if left > 0 {
+                    out.push_str(&new);
+                }
+                out
+            }
+            Some(n) => s.replacen(&old, &new, n as usize),
+            None if old.is_empty() => {
+                let mut out = new.clone();
+                for c in s.chars() {
+                    out.push(c);
+                    out.push_str(&new);
+                }
+                out
+            }
+            None => s.replace(&old, &new),
+        }))
+    });
+    // Jinja's global `dict(...)` is Python's: a mapping or pairs, plus kwargs.
+    env.add_function("dict", |args: Rest<ValueOrKwargs>| {
+        let a = Args::split(
+            std::iter::once(Value::UNDEFINED)
+                .chain(args.0.into_iter().map(Value::from))
+                .collect(),
+        );
+        let mut m: IndexMap<Value, Value> = IndexMap::new();
+        if a.pos.len() > 1 {
+            return Err(fail(format!(
+                "dict expected at most 1 argument, got {}",
+                a.pos.len()
+            )));
+        }
+        if let Some(src) = a.pos.first() {
+            if src.kind() == ValueKind::Map {
+                for k in src.try_iter()? {
+                    let v = src.get_item(&k)?;
+                    m.insert(k, v);
+                }
+            } else {
+                for (i, pair) in src.try_iter()?.enumerate() {
+                    let kv: Vec<Value> = pair.try_iter().map(|it| it.collect()).unwrap_or_default();
+                    let [k, v] = <[Value; 2]>::try_from(kv).map_err(|kv| {
+                        fail(format!(
+                            "dictionary update sequence element #{i} has length {}; 2 is required",
+                            kv.len()
+                        ))
+                    })?;
+                    m.insert(k, v);
+                }
+            }
+        }
+        for (k, v) in a.kw {
+            m.insert(Value::from(k), v);
+        }
+        Ok::<_, Error>(Value::from_object(m))
     });
     reg(env, &["unique"], f_unique);
     reg(env, &["truncate"], |_, a| {
@@ -941,39 +1014,64 @@ fn f_dict2items(_: &mut State, a: Args) -> Result<Value, Error> {
                 .collect(),
         ))),
         other => Err(fail(format!(
-            "dict2items requires a dictionary, got {} instead.",
+            "dict2items requires a dictionary, got <class '{}'> instead.",
             pyrepr::json_type_name(&other)
         ))),
     }
 }
 
+/// `dict((item[key_name], item[value_name]) for item in mylist)`; key names
+/// may be list indexes (`zip(...) | items2dict(key_name=0, value_name=1)`).
 fn f_items2dict(_: &mut State, a: Args) -> Result<Value, Error> {
-    let key_name = a.string(0, "key_name", "key");
-    let value_name = a.string(1, "value_name", "value");
-    let Json::Array(items) = a.json()? else {
-        return Err(fail("items2dict requires a list"));
-    };
-    let mut m = Map::new();
-    for it in items {
-        let Json::Object(o) = &it else {
-            return Err(fail(format!(
-                "items2dict requires a list of dictionaries, got {}",
-                pyrepr::json_type_name(&it)
-            )));
-        };
-        let k = o.get(&key_name).ok_or_else(|| {
-            fail(format!(
-                "items2dict requires each dictionary to have a '{key_name}' key"
-            ))
-        })?;
-        let v = o.get(&value_name).ok_or_else(|| {
-            fail(format!(
-                "items2dict requires each dictionary to have a '{value_name}' key"
-            ))
-        })?;
-        m.insert(pyrepr::json_str(k), v.clone());
+    let key_name = a.get(0, "key_name").cloned().unwrap_or(Value::from("key"));
+    let value_name = a
+        .get(1, "value_name")
+        .cloned()
+        .unwrap_or(Value::from("value"));
+    let v = a.defined()?;
+    if !matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable) {
+        return Err(fail(format!(
+            "items2dict requires a list, got <class '{}'> instead.",
+            pyrepr::type_name(v)
+        )));
     }
-    Ok(json_to_value(&Json::Object(m)))
+    let whole = || {
+        let mut r = String::new();
+        pyrepr::py_repr(v, &mut r);
+        r
+    };
+    let mut m: IndexMap<Value, Value> = IndexMap::new();
+    for it in v.try_iter().map_err(|e| fail(e.to_string()))? {
+        let lookup = |name: &Value| -> Result<Value, Error> {
+            match (it.kind(), name.kind()) {
+                (ValueKind::Map, _) => it
+                    .get_item(name)
+                    .ok()
+                    .filter(|x| !x.is_undefined())
+                    .ok_or_else(|| {
+                        fail(format!(
+                            "items2dict requires each dictionary in the list to contain the keys '{}' and '{}', got {} instead.",
+                            pyrepr::py_str_string(&key_name),
+                            pyrepr::py_str_string(&value_name),
+                            whole()
+                        ))
+                    }),
+                (ValueKind::Seq | ValueKind::String, ValueKind::Number) => it
+                    .get_item(name)
+                    .ok()
+                    .filter(|x| !x.is_undefined())
+                    .ok_or_else(|| fail("list index out of range")),
+                _ => Err(fail(format!(
+                    "items2dict requires a list of dictionaries, got {} instead.",
+                    whole()
+                ))),
+            }
+        };
+        let k = lookup(&key_name)?;
+        let val = lookup(&value_name)?;
+        m.insert(k, val);
+    }
+    Ok(Value::from_object(m))
 }
 
 fn f_from_yaml_all(_: &mut State, a: Args) -> Result<Value, Error> {

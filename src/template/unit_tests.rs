@@ -1159,3 +1159,29 @@ fn printf_format_lookup_and_name_errors() {
         assert_eq!(err(tpl).to_string(), msg, "{tpl}");
     }
 }
+
+/// Python's `dict()`, `str.replace(count)` and items2dict with index keys.
+/// Expected values from ansible-playbook 2.19.14.
+#[test]
+fn dict_global_replace_and_items2dict() {
+    check(&[
+        ("{{ dict([[1, 'a']]) }}", json!({"1": "a"})),
+        ("{{ dict({'a': 1}, b=2) }}", json!({"a": 1, "b": 2})),
+        ("{{ dict(a=1) }}", json!({"a": 1})),
+        ("{{ 'aaa' | replace('a', 'b', 2) }}", json!("bba")),
+        ("{{ 'a-b' | replace('-', '_') }}", json!("a_b")),
+        ("{{ '<a>' | forceescape }}", json!("&lt;a&gt;")),
+        (
+            "{{ ['a', 'b'] | zip([1, 2]) | list | items2dict(key_name=0, value_name=1) }}",
+            json!({"a": 1, "b": 2}),
+        ),
+    ]);
+    assert_eq!(
+        err("{{ [{'key': 'a'}] | items2dict }}").to_string(),
+        "The filter plugin 'ansible.builtin.items2dict' failed: items2dict requires each dictionary in the list to contain the keys 'key' and 'value', got [{'key': 'a'}] instead."
+    );
+    assert_eq!(
+        err("{{ 'abc' | dict2items }}").to_string(),
+        "The filter plugin 'ansible.builtin.dict2items' failed: dict2items requires a dictionary, got <class 'str'> instead."
+    );
+}
