@@ -288,15 +288,20 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
             None => None,
         };
         let sort = a.boolean(99, "sort_keys", true);
-        Ok(Value::from(super::yaml_emit::dump(&j, indent, flow, sort)))
+        let width = a.int(99, "width").map(|w| w.max(0) as usize);
+        Ok(Value::from(super::yaml_emit::dump(
+            &j, indent, width, flow, sort,
+        )))
     });
     reg(env, &["to_nice_yaml"], |_, a| {
         let j = a.json()?;
         let indent = a.int(0, "indent").unwrap_or(4).clamp(1, 9) as usize;
         let sort = a.boolean(99, "sort_keys", true);
+        let width = a.int(99, "width").map(|w| w.max(0) as usize);
         Ok(Value::from(super::yaml_emit::dump(
             &j,
             indent,
+            width,
             Some(false),
             sort,
         )))

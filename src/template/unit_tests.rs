@@ -1185,3 +1185,44 @@ fn dict_global_replace_and_items2dict() {
         "The filter plugin 'ansible.builtin.dict2items' failed: dict2items requires a dictionary, got <class 'str'> instead."
     );
 }
+
+/// to_yaml / to_nice_yaml fold long scalars and flow sequences at PyYAML's
+/// width (80, or `width=`). Expected values from ansible-playbook 2.19.14.
+#[test]
+fn yaml_dump_folds_at_width() {
+    let long = "a very long string with many words that goes past eighty columns for sure yes indeed it does";
+    let c = ctx(json!({ "long": long }));
+    let t = templar();
+    let cases = [
+        (
+            "{{ {'k': long} | to_nice_yaml }}",
+            "k: a very long string with many words that goes past eighty columns for sure yes indeed\n    it does\n",
+        ),
+        (
+            "{{ {'k': long} | to_yaml }}",
+            "{k: a very long string with many words that goes past eighty columns for sure yes\n    indeed it does}\n",
+        ),
+        (
+            "{{ ['short', long] | to_nice_yaml }}",
+            "- short\n- a very long string with many words that goes past eighty columns for sure yes indeed\n    it does\n",
+        ),
+        (
+            "{{ {'l': range(30) | list} | to_yaml }}",
+            "l: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,\n  22, 23, 24, 25, 26, 27, 28, 29]\n",
+        ),
+        (
+            "{{ {'k': 'a long string with many words that goes past eighty columns for sure yes indeed it does'} | to_nice_yaml(width=30) }}",
+            "k: a long string with many words\n    that goes past eighty columns\n    for sure yes indeed it does\n",
+        ),
+        (
+            "{{ {'k': \"it's a long string with a quote that needs quoting: yes, because of the colon space here ok\"} | to_nice_yaml }}",
+            "k: 'it''s a long string with a quote that needs quoting: yes, because of the colon\n    space here ok'\n",
+        ),
+    ];
+    for (tpl, want) in cases {
+        match t.render_str(tpl, &c) {
+            Ok(got) => assert_eq!(got, json!(want), "template: {tpl}"),
+            Err(e) => panic!("template {tpl} failed: {e}"),
+        }
+    }
+}
