@@ -172,7 +172,30 @@ impl Templar {
             env.set_syntax(syntax);
         }
         minijinja_contrib::add_to_environment(&mut env);
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_unknown_method_callback(|state, value, method, args| {
+            // Python list methods pycompat lacks.
+            if value.kind() == minijinja::value::ValueKind::Seq {
+                if let ("index" | "count", [needle]) = (method, args) {
+                    let items: Vec<Value> = value.try_iter()?.collect();
+                    if method == "count" {
+                        return Ok(Value::from(items.iter().filter(|i| *i == needle).count()));
+                    }
+                    return match items.iter().position(|i| i == needle) {
+                        Some(i) => Ok(Value::from(i)),
+                        None => {
+                            let mut r = String::new();
+                            pyrepr::py_repr(needle, &mut r);
+                            // Python's ValueError, as Jinja reports it.
+                            Err(TemplateError::Render(format!(
+                                "Error rendering template: {r} is not in list"
+                            ))
+                            .into_mj())
+                        }
+                    };
+                }
+            }
+            minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
+        });
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.set_formatter(formatter);
         {
@@ -331,6 +354,19 @@ fn formatter(out: &mut minijinja::Output, state: &mut State, value: &Value) -> R
     }
     if value.is_none() {
         return Ok(());
+    }
+    // Ansible 2.19 prints `omit` inside a larger string as nothing.
+    if let Some(text) = value.as_str() {
+        let is_omit = state
+            .lookup(CTX_VAR)
+            .and_then(|c| {
+                c.downcast_object_ref::<LazyVars>()
+                    .map(|l| l.inner.shared.omit == text)
+            })
+            .unwrap_or(false);
+        if is_omit {
+            return Ok(());
+        }
     }
     let mut s = String::new();
     pyrepr::py_str(value, &mut s);

@@ -374,7 +374,8 @@ fn ansible_filters() {
             "{{ {'a': '', 'b': '1.0', 'c': 'x: y', 'd': None, 'e': '~'} | to_nice_yaml }}",
             json!("a: ''\nb: '1.0'\nc: 'x: y'\nd: null\ne: '~'\n"),
         ),
-        ("{{ 'abc' | to_yaml }}", json!("abc\n...\n")),
+        // AnsibleDumper: no `...` (ansible-playbook 2.19.14)
+        ("{{ 'abc' | to_yaml }}", json!("abc\n")),
         (
             "{{ users | json_query('[?age > `25`].name') }}",
             json!(["x"]),
@@ -1225,4 +1226,24 @@ fn yaml_dump_folds_at_width() {
             Err(e) => panic!("template {tpl} failed: {e}"),
         }
     }
+}
+
+/// Python list methods, `omit` inside text, bare-scalar to_yaml.
+/// Expected values from ansible-playbook 2.19.14.
+#[test]
+fn list_methods_omit_in_text_and_scalar_yaml() {
+    check(&[
+        (
+            "x {{ [3,1].index(1) }} {{ [1,1].count(1) }}",
+            json!("x 1 2"),
+        ),
+        ("x {{ omit }}", json!("x ")),
+        ("{{ 5 | to_yaml }}", json!("5\n")),
+        ("{{ none | to_yaml }}", json!("null\n")),
+        ("{{ 'x' | to_nice_yaml }}", json!("x\n")),
+    ]);
+    assert_eq!(
+        err("{{ [1].index(2) }}").to_string(),
+        "Error rendering template: 2 is not in list"
+    );
 }

@@ -5,7 +5,7 @@
 //! indentless sequences inside mappings and `-   key:` padding for indent 4,
 //! sorted keys, the YAML 1.1 implicit-type quoting rules (a string that would
 //! read back as bool/int/float/null is single-quoted), `'…'` vs `"…"` choice,
-//! the `...` document end after a bare top-level scalar, and PyYAML's folding
+//! no `...` after a bare scalar (AnsibleDumper), and PyYAML's folding
 //! at `width` (80): plain and quoted scalars break at a single space once the
 //! column passes the width, flow collections break between items; the writer
 //! tracks PyYAML's column / whitespace / indention state to do so.
@@ -36,9 +36,8 @@ pub fn dump(
         indention: true,
     };
     if is_scalar(j) {
+        // AnsibleDumper ends a bare scalar without PyYAML's `...` marker.
         e.scalar(&mut w, j, indent, false, true);
-        w.line_break();
-        w.write("...");
         w.line_break();
         return w.out;
     }
