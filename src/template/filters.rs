@@ -329,7 +329,8 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
     });
     reg(env, &["b64encode"], |_, a| {
         let s = a.input_str()?;
-        Ok(Value::from(base64ct::Base64::encode_string(s.as_bytes())))
+        let bytes = encode_text(&s, &a.string(0, "encoding", "utf-8"))?;
+        Ok(Value::from(base64ct::Base64::encode_string(&bytes)))
     });
     reg(env, &["b64decode"], |_, a| {
         let s = a.input_str()?;
@@ -337,7 +338,10 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
         let bytes = base64ct::Base64::decode_vec(&cleaned)
             .or_else(|_| base64ct::Base64Unpadded::decode_vec(cleaned.trim_end_matches('=')))
             .map_err(|e| fail(format!("b64decode: {e}")))?;
-        Ok(Value::from(String::from_utf8_lossy(&bytes).into_owned()))
+        Ok(Value::from(decode_text(
+            &bytes,
+            &a.string(0, "encoding", "utf-8"),
+        )?))
     });
     reg(env, &["basename"], |_, a| {
         let s = a.input_str()?;
@@ -769,6 +773,21 @@ fn f_int(_: &mut State, a: Args) -> Result<Value, Error> {
             Some(d) => (true, d.to_string()),
             None => (false, s.trim_start_matches('+').to_string()),
         };
+        // int(s, 0) reads the base from the prefix.
+        let (base, digits) = if base == 0 {
+            let low = digits.to_ascii_lowercase();
+            if low.starts_with("0x") {
+                (16, digits)
+            } else if low.starts_with("0o") {
+                (8, digits)
+            } else if low.starts_with("0b") {
+                (2, digits)
+            } else {
+                (10, digits)
+            }
+        } else {
+            (base, digits)
+        };
         let digits = match base {
             16 => digits
                 .trim_start_matches("0x")
@@ -787,11 +806,10 @@ fn f_int(_: &mut State, a: Args) -> Result<Value, Error> {
         if let Ok(n) = i64::from_str_radix(&digits, base.clamp(2, 36) as u32) {
             return Ok(Value::from(if neg { -n } else { n }));
         }
-        if base == 10 {
-            if let Ok(f) = s.parse::<f64>() {
-                if f.is_finite() {
-                    return Ok(Value::from(f.trunc() as i64));
-                }
+        // Jinja's quirk: int(float(value)) before giving up.
+        if let Ok(f) = s.parse::<f64>() {
+            if f.is_finite() {
+                return Ok(Value::from(f.trunc() as i64));
             }
         }
         return Ok(default);
@@ -1714,6 +1732,65 @@ fn as_list(j: Json) -> Vec<Json> {
         Json::String(s) => s.chars().map(|c| Json::String(c.to_string())).collect(),
         other => vec![other],
     }
+}
+
+/// `str.encode(encoding)` for the encodings playbooks pass to b64encode.
+fn encode_text(s: &str, encoding: &str) -> Result<Vec<u8>, Error> {
+    let enc = encoding.to_ascii_lowercase().replace('_', "-");
+    let utf16 = |le: bool| -> Vec<u8> {
+        s.encode_utf16()
+            .flat_map(|u| if le { u.to_le_bytes() } else { u.to_be_bytes() })
+            .collect()
+    };
+    Ok(match enc.as_str() {
+        "utf-8" | "utf8" => s.as_bytes().to_vec(),
+        "utf-16-le" | "utf-16le" => utf16(true),
+        "utf-16-be" | "utf-16be" => utf16(false),
+        "utf-16" | "utf16" => {
+            let mut b = vec![0xff, 0xfe];
+            b.extend(utf16(true));
+            b
+        }
+        "latin-1" | "latin1" | "iso-8859-1" | "ascii" => {
+            let max = if enc == "ascii" { 0x7f } else { 0xff };
+            s.chars()
+                .map(|c| u8::try_from(c as u32).ok().filter(|b| *b <= max))
+                .collect::<Option<Vec<u8>>>()
+                .ok_or_else(|| fail(format!("'{encoding}' codec can't encode the input")))?
+        }
+        _ => return Err(fail(format!("unknown encoding: {encoding}"))),
+    })
+}
+
+/// `bytes.decode(encoding)` counterpart of [`encode_text`].
+fn decode_text(b: &[u8], encoding: &str) -> Result<String, Error> {
+    let enc = encoding.to_ascii_lowercase().replace('_', "-");
+    let utf16 = |b: &[u8], le: bool| -> String {
+        let units: Vec<u16> = b
+            .chunks(2)
+            .map(|c| {
+                let pair = [c[0], c.get(1).copied().unwrap_or(0)];
+                if le {
+                    u16::from_le_bytes(pair)
+                } else {
+                    u16::from_be_bytes(pair)
+                }
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    Ok(match enc.as_str() {
+        "utf-8" | "utf8" => String::from_utf8_lossy(b).into_owned(),
+        "utf-16-le" | "utf-16le" => utf16(b, true),
+        "utf-16-be" | "utf-16be" => utf16(b, false),
+        "utf-16" | "utf16" => match b {
+            [0xfe, 0xff, rest @ ..] => utf16(rest, false),
+            [0xff, 0xfe, rest @ ..] => utf16(rest, true),
+            _ => utf16(b, true),
+        },
+        "latin-1" | "latin1" | "iso-8859-1" | "ascii" => b.iter().map(|&x| x as char).collect(),
+        _ => return Err(fail(format!("unknown encoding: {encoding}"))),
+    })
 }
 
 /// Ansible's set filters: `list(set(a) OP set(b))`, falling back to

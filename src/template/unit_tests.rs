@@ -1247,3 +1247,21 @@ fn list_methods_omit_in_text_and_scalar_yaml() {
         "Error rendering template: 2 is not in list"
     );
 }
+
+/// int's base 0 and float fallback; b64 encodings. Expected values from
+/// ansible-playbook 2.19.14.
+#[test]
+fn int_bases_and_b64_encodings() {
+    check(&[
+        ("{{ '0xff' | int(base=0) }}", json!(255)),
+        ("{{ '010' | int(base=0) }}", json!(10)),
+        ("{{ '1e3' | int(base=16) }}", json!(483)),
+        ("{{ 'nan' | int(default=3) }}", json!(3)),
+        ("{{ 'a' | b64encode(encoding='utf-16-le') }}", json!("YQA=")),
+        ("{{ 'YQA=' | b64decode(encoding='utf-16-le') }}", json!("a")),
+        (
+            "{{ 'héllo' | b64encode(encoding='utf-16') }}",
+            json!("//5oAOkAbABsAG8A"),
+        ),
+    ]);
+}
