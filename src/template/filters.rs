@@ -566,6 +566,7 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
         }
         Ok::<_, Error>(Value::from_object(m))
     });
+    env.add_function("__ferry_mod", py_mod);
     reg(env, &["unique"], f_unique);
     reg(env, &["truncate"], |_, a| {
         let s = len_str(a.defined()?)?;
@@ -876,6 +877,59 @@ fn f_minmax(_: &mut State, a: Args, want_max: bool) -> Result<Value, Error> {
         }
     }
     Ok(best.map(|(_, v)| v).unwrap_or(Value::UNDEFINED))
+}
+
+/// Python's `a % b` (templates' `%` is rewritten into a call to this):
+/// string formatting for a str, floor modulo for numbers.
+fn py_mod(a: Value, b: Value) -> Result<Value, Error> {
+    for v in [&a, &b] {
+        if v.is_undefined() {
+            return Err(undefined_error(v));
+        }
+    }
+    let rendering =
+        |msg: String| TemplateError::Render(format!("Error rendering template: {msg}")).into_mj();
+    if let Some(fmt) = a.as_str() {
+        let res = if b.is_tuple() {
+            let items: Vec<Value> = b.try_iter()?.collect();
+            pyformat::percent_format(fmt, pyformat::FmtArgs::Tuple(&items))
+        } else if b.kind() == ValueKind::Map {
+            pyformat::percent_format(fmt, pyformat::FmtArgs::Map(&b))
+        } else {
+            pyformat::percent_format(fmt, pyformat::FmtArgs::Tuple(std::slice::from_ref(&b)))
+        };
+        return res.map(Value::from).map_err(rendering);
+    }
+    let numeric = |v: &Value| matches!(v.kind(), ValueKind::Number | ValueKind::Bool);
+    if !numeric(&a) || !numeric(&b) {
+        return Err(rendering(format!(
+            "unsupported operand type(s) for %: '{}' and '{}'",
+            pyrepr::type_name(&a),
+            pyrepr::type_name(&b)
+        )));
+    }
+    let int = |v: &Value| {
+        (v.is_integer() || v.kind() == ValueKind::Bool)
+            .then(|| as_int(v))
+            .flatten()
+    };
+    if let (Some(x), Some(y)) = (int(&a), int(&b)) {
+        if y == 0 {
+            return Err(rendering("integer modulo by zero".into()));
+        }
+        // Floor modulo: the result takes the divisor's sign.
+        let r = x.checked_rem_euclid(y).unwrap_or(0);
+        return Ok(Value::from(if y < 0 && r != 0 { r + y } else { r }));
+    }
+    let (x, y) = (as_f64(&a).unwrap_or(0.0), as_f64(&b).unwrap_or(0.0));
+    if y == 0.0 {
+        return Err(rendering("float modulo".into()));
+    }
+    let mut m = x % y;
+    if m != 0.0 && ((y < 0.0) != (m < 0.0)) {
+        m += y;
+    }
+    Ok(Value::from(m))
 }
 
 /// Jinja's `format`: `soft_str(value) % (kwargs or args)`.

@@ -21,6 +21,7 @@ mod filters;
 mod jinja_tests;
 mod literals;
 mod lookups;
+mod modop;
 mod pyformat;
 mod pyrandom;
 mod pyrepr;
@@ -621,7 +622,7 @@ impl LazyVars {
             if self
                 .inner
                 .env
-                .compile_expression(&literals::keep_backslashes(expr, true))
+                .compile_expression(&literals::prepare(expr, true))
                 .is_ok()
             {
                 let v = self.render_native(s)?;
@@ -632,7 +633,7 @@ impl LazyVars {
     }
 
     fn render_text(self: &Arc<Self>, s: &str) -> Result<String, TemplateError> {
-        let src = literals::keep_backslashes(s, false);
+        let src = literals::prepare(s, false);
         let root = self.derive(false, IndexMap::new());
         let res = self.inner.env.render_str(&src, root.root_value());
         self.merge_from(&root);
@@ -651,7 +652,7 @@ impl LazyVars {
 
     fn render_native(self: &Arc<Self>, s: &str) -> Result<Value, TemplateError> {
         let root = self.derive(true, IndexMap::new());
-        let src = literals::keep_backslashes(s, false);
+        let src = literals::prepare(s, false);
         let tmpl = self
             .inner
             .env
@@ -689,7 +690,7 @@ impl LazyVars {
 
     fn eval_expr_value(self: &Arc<Self>, expr: &str) -> Result<Value, TemplateError> {
         let root = self.derive(false, IndexMap::new());
-        let src = literals::keep_backslashes(expr, true);
+        let src = literals::prepare(expr, true);
         let compiled = self
             .inner
             .env
@@ -883,7 +884,7 @@ impl LazyVars {
         let res = self
             .inner
             .env
-            .render_str(&literals::keep_backslashes(s, false), root.root_value());
+            .render_str(&literals::prepare(s, false), root.root_value());
         res.map_err(|e| convert_error(e, s, &root))
     }
 

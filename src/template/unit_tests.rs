@@ -1265,3 +1265,78 @@ fn int_bases_and_b64_encodings() {
         ),
     ]);
 }
+
+/// Python's `%` operator: string formatting and floor modulo, with Jinja's
+/// precedence. Expected values from ansible-playbook 2.19.14.
+#[test]
+fn percent_operator_is_python_formatting() {
+    check(&[
+        ("{{ '%s' % ['a', 'b'] }}", json!("['a', 'b']")),
+        ("{{ '%s-%s' % ('a', 'b') }}", json!("a-b")),
+        ("{{ '%(x)s' % {'x': 1} }}", json!("1")),
+        ("{{ 'host%02d' % 3 | int }}", json!("host03")),
+        (
+            "{{ -7 % 3 }} {{ 7 % -3 }} {{ -7.5 % 2 }} {{ 7.5 % -2 }}",
+            json!("2 -2 0.5 -0.5"),
+        ),
+        ("{{ 'a' ~ '%s' % 1 ~ 'b' }}", json!("a1b")),
+        ("{{ '%s' % 1 if true else 'n' }}", json!("1")),
+        ("{{ ['%s' % 1, '%s' % 2] }}", json!(["1", "2"])),
+        ("{{ '%s' % 1 | string + 'x' }}", json!("1x")),
+        ("{{ '%s%%' % 5 }}", json!("5%")),
+        ("{{ 10 % 3 * 2 }} {{ 2 * 10 % 3 }}", json!("2 2")),
+        ("{% set x = 'v%d' % n %}{{ x }}", json!("v3")),
+        ("{% if '%d' % n == '3' %}yes{% endif %}", json!("yes")),
+        ("{{ '100%' }} {{ s }}", json!("100% hello")),
+    ]);
+    for (tpl, msg) in [
+        (
+            "{{ 1 % 0 }}",
+            "Error rendering template: integer modulo by zero",
+        ),
+        (
+            "{{ [1] % 2 }}",
+            "Error rendering template: unsupported operand type(s) for %: 'list' and 'int'",
+        ),
+        (
+            "{{ '%d' % 'x' }}",
+            "Error rendering template: %d format: a real number is required, not str",
+        ),
+        ("{{ '%s' % undefined_var }}", "'undefined_var' is undefined"),
+    ] {
+        assert_eq!(err(tpl).to_string(), msg, "{tpl}");
+    }
+}
+
+#[test]
+fn percent_rewrite_leaves_other_code_alone() {
+    use super::modop::rewrite;
+    for src in [
+        "{%- if x %}a{% endif -%}",
+        "{% raw %}{{ '%d' % 1 }}{% endraw %}",
+        "{# '%d' % 1 #}",
+        "100% {{ x }}",
+        "{{ '%d' }}",
+        "{% for i in r %}{{ i }}{% endfor %}",
+    ] {
+        assert_eq!(rewrite(src, false), src, "{src}");
+    }
+    assert_eq!(
+        rewrite("a {{- '%d' % n | int -}} b", false),
+        "a {{- __ferry_mod('%d', n | int) -}} b"
+    );
+    assert_eq!(
+        rewrite("{{ x[('%s' % y)] }}", false),
+        "{{ x[(__ferry_mod('%s', y))] }}"
+    );
+    assert_eq!(
+        rewrite("'%s/%s' % (a, b)", true),
+        "__ferry_mod('%s/%s', (a, b))"
+    );
+    let t = templar();
+    assert_eq!(
+        t.render_str("{% raw %}{{ '%d' % 1 }}{% endraw %}", &vars())
+            .unwrap_or_default(),
+        json!("{{ '%d' % 1 }}")
+    );
+}
