@@ -14,6 +14,10 @@ use minijinja::value::{Rest, Value, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, State};
 use serde_json::{Map, Value as Json};
 
+use super::pyformat;
+use super::pyrandom::PyRandom;
+use super::pyset::{self, SetOp};
+use super::textfilters as tf;
 use super::{json_to_value, pyrepr, undefined_error, value_to_json, Shared, TemplateError};
 
 /// Arguments of one filter/test call, kwargs split out.
@@ -150,19 +154,48 @@ type FilterFn = fn(&mut State, Args) -> Result<Value, Error>;
 
 fn reg(env: &mut Environment<'static>, names: &[&'static str], f: FilterFn) {
     for name in names {
+        let collection = if COMMUNITY_GENERAL.contains(name) {
+            "community.general"
+        } else {
+            "ansible.builtin"
+        };
+        let plugin: Arc<str> = format!("{collection}.{name}").into();
         for full in [
             name.to_string(),
             format!("ansible.builtin.{name}"),
             format!("community.general.{name}"),
         ] {
+            let plugin = plugin.clone();
             env.add_filter(full, move |state: &mut State, args: Rest<ValueOrKwargs>| {
                 f(
                     state,
                     Args::split(args.0.into_iter().map(Value::from).collect()),
                 )
+                .map_err(|e| plugin_failed("filter", &plugin, e))
             });
         }
     }
+}
+
+/// Filters ferry ships that live in community.general, not ansible.builtin.
+const COMMUNITY_GENERAL: &[&str] = &["json_query"];
+
+/// Ansible wraps any exception a filter or test raises as "The filter plugin
+/// 'ansible.builtin.NAME' failed: CAUSE"; undefined inputs pass through.
+pub(crate) fn plugin_failed(kind: &str, plugin: &str, e: Error) -> Error {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(inner) = cur {
+        if let Some(te) = inner.downcast_ref::<TemplateError>() {
+            return match te {
+                TemplateError::Render(msg) => {
+                    fail(format!("The {kind} plugin '{plugin}' failed: {msg}"))
+                }
+                _ => e,
+            };
+        }
+        cur = inner.source();
+    }
+    e
 }
 
 /// Re-register a minijinja builtin filter so that an undefined input errors.
@@ -190,16 +223,15 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
     }
     guard!(
         "abs" => b::abs, "attr" => b::attr, "batch" => b::batch,
-        "capitalize" => b::capitalize, "dictsort" => b::dictsort, "escape" => b::escape,
-        "e" => b::escape, "first" => b::first, "groupby" => b::groupby, "indent" => b::indent,
+        "capitalize" => b::capitalize, "escape" => b::escape,
+        "e" => b::escape, "forceescape" => b::escape, "first" => b::first,
         "items" => b::items, "last" => b::last, "length" => b::length, "count" => b::length,
         "list" => b::list, "lower" => b::lower, "map" => b::map,
-        "reject" => b::reject, "rejectattr" => b::rejectattr, "replace" => b::replace,
+        "reject" => b::reject, "rejectattr" => b::rejectattr,
         "reverse" => b::reverse, "round" => b::round, "select" => b::select,
         "selectattr" => b::selectattr, "slice" => b::slice, "sort" => b::sort,
-        "split" => b::split, "sum" => b::sum, "title" => b::title, "tojson" => b::tojson,
-        "trim" => b::trim, "unique" => b::unique, "upper" => b::upper,
-        "urlencode" => b::urlencode, "pprint" => b::pprint, "lines" => b::lines,
+        "split" => b::split, "sum" => b::sum, "title" => b::title,
+        "trim" => b::trim, "upper" => b::upper, "lines" => b::lines,
     );
     for name in ["default", "d"] {
         env.add_filter(format!("ansible.builtin.{name}"), b::default);
@@ -256,15 +288,20 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
             None => None,
         };
         let sort = a.boolean(99, "sort_keys", true);
-        Ok(Value::from(super::yaml_emit::dump(&j, indent, flow, sort)))
+        let width = a.int(99, "width").map(|w| w.max(0) as usize);
+        Ok(Value::from(super::yaml_emit::dump(
+            &j, indent, width, flow, sort,
+        )))
     });
     reg(env, &["to_nice_yaml"], |_, a| {
         let j = a.json()?;
         let indent = a.int(0, "indent").unwrap_or(4).clamp(1, 9) as usize;
         let sort = a.boolean(99, "sort_keys", true);
+        let width = a.int(99, "width").map(|w| w.max(0) as usize);
         Ok(Value::from(super::yaml_emit::dump(
             &j,
             indent,
+            width,
             Some(false),
             sort,
         )))
@@ -292,7 +329,8 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
     });
     reg(env, &["b64encode"], |_, a| {
         let s = a.input_str()?;
-        Ok(Value::from(base64ct::Base64::encode_string(s.as_bytes())))
+        let bytes = encode_text(&s, &a.string(0, "encoding", "utf-8"))?;
+        Ok(Value::from(base64ct::Base64::encode_string(&bytes)))
     });
     reg(env, &["b64decode"], |_, a| {
         let s = a.input_str()?;
@@ -300,7 +338,10 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
         let bytes = base64ct::Base64::decode_vec(&cleaned)
             .or_else(|_| base64ct::Base64Unpadded::decode_vec(cleaned.trim_end_matches('=')))
             .map_err(|e| fail(format!("b64decode: {e}")))?;
-        Ok(Value::from(String::from_utf8_lossy(&bytes).into_owned()))
+        Ok(Value::from(decode_text(
+            &bytes,
+            &a.string(0, "encoding", "utf-8"),
+        )?))
     });
     reg(env, &["basename"], |_, a| {
         let s = a.input_str()?;
@@ -369,11 +410,216 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
             &list, levels, skip_nulls,
         ))))
     });
-    reg(env, &["union"], |_, a| set_op(a, "union"));
-    reg(env, &["intersect"], |_, a| set_op(a, "intersect"));
-    reg(env, &["difference"], |_, a| set_op(a, "difference"));
+    reg(env, &["groupby"], |state, a| {
+        // minijinja's groupby, re-wrapped so the groups print as tuples.
+        let mut args = vec![a.value.clone()];
+        args.extend(a.pos.iter().cloned());
+        if !a.kw.is_empty() {
+            args.push(Value::from(minijinja::value::Kwargs::from_iter(
+                a.kw.iter().map(|(k, v)| (k.as_str(), v.clone())),
+            )));
+        }
+        a.defined()?;
+        let groups = Value::from_function(minijinja::filters::groupby).call(state, &args)?;
+        let out: Vec<Value> = groups
+            .try_iter()?
+            .map(|g| {
+                let grouper = g.get_item_by_index(0).unwrap_or_default();
+                let list: Vec<Value> = g
+                    .get_item_by_index(1)
+                    .ok()
+                    .and_then(|l| l.try_iter().ok().map(|i| i.collect()))
+                    .unwrap_or_default();
+                Value::from_object(pyrepr::GroupTuple {
+                    grouper,
+                    list: Value::from(list),
+                })
+            })
+            .collect();
+        Ok(Value::from(out))
+    });
+    reg(env, &["dictsort"], |state, a| {
+        // Jinja's signature: dictsort(case_sensitive=False, by='key', reverse=False).
+        a.defined()?;
+        let mut kw: Vec<(&str, Value)> = Vec::new();
+        for (i, name) in ["case_sensitive", "by", "reverse"].iter().enumerate() {
+            if let Some(v) = a.get(i, name) {
+                kw.push((name, v.clone()));
+            }
+        }
+        let args = [
+            a.value.clone(),
+            Value::from(minijinja::value::Kwargs::from_iter(kw)),
+        ];
+        Value::from_function(minijinja::filters::dictsort).call(state, &args)
+    });
+    reg(env, &["normpath"], |_, a| {
+        Ok(Value::from(normpath(&a.input_str()?)))
+    });
+    reg(env, &["relpath"], |_, a| {
+        let path = a.input_str()?;
+        let start = a.string(0, "start", ".");
+        relpath(&path, &start).map(Value::from).map_err(fail)
+    });
+    reg(env, &["commonpath"], |_, a| {
+        let v = a.defined()?;
+        if !matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable) {
+            return Err(fail(format!(
+                "|commonpath expects sequence, got <class '{}'> instead.",
+                pyrepr::type_name(v)
+            )));
+        }
+        let paths: Vec<String> = v
+            .try_iter()
+            .map(|i| i.map(|p| pyrepr::py_str_string(&p)).collect())
+            .unwrap_or_default();
+        commonpath(&paths).map(Value::from).map_err(fail)
+    });
+    reg(env, &["expandvars"], |_, a| {
+        Ok(Value::from(expandvars(&a.input_str()?)))
+    });
+    reg(env, &["urldecode"], |_, a| {
+        Ok(Value::from(unquote_plus(&a.input_str()?)))
+    });
+    reg(env, &["rekey_on_member"], f_rekey_on_member);
+    reg(env, &["indent"], |_, a| {
+        let s = a.input_str()?;
+        let indention = match a.get(0, "width") {
+            Some(w) if w.kind() == ValueKind::String => w.as_str().unwrap_or_default().to_string(),
+            Some(w) => " ".repeat(as_int(w).unwrap_or(4).max(0) as usize),
+            None => "    ".into(),
+        };
+        let first = a.boolean(1, "first", false);
+        let blank = a.boolean(2, "blank", false);
+        Ok(Value::from(tf::indent(&s, &indention, first, blank)))
+    });
+    reg(env, &["replace"], |_, a| {
+        // str.replace(old, new, count); Jinja's count=None is -1 (all).
+        let s = a.input_str()?;
+        let old = a.string(0, "old", "");
+        let new = a.string(1, "new", "");
+        let count = a.int(2, "count").filter(|c| *c >= 0);
+        Ok(Value::from(match count {
+            Some(n) if old.is_empty() => {
+                // Python inserts `new` before each character, n times.
+                let mut out = String::new();
+                let mut left = n;
+                for c in s.chars() {
+                    if left > 0 {
+                        out.push_str(&new);
+                        left -= 1;
+                    }
+                    out.push(c);
+                }
+                if left > 0 {
+                    out.push_str(&new);
+                }
+                out
+            }
+            Some(n) => s.replacen(&old, &new, n as usize),
+            None if old.is_empty() => {
+                let mut out = new.clone();
+                for c in s.chars() {
+                    out.push(c);
+                    out.push_str(&new);
+                }
+                out
+            }
+            None => s.replace(&old, &new),
+        }))
+    });
+    // Jinja's global `dict(...)` is Python's: a mapping or pairs, plus kwargs.
+    env.add_function("dict", |args: Rest<ValueOrKwargs>| {
+        let a = Args::split(
+            std::iter::once(Value::UNDEFINED)
+                .chain(args.0.into_iter().map(Value::from))
+                .collect(),
+        );
+        let mut m: IndexMap<Value, Value> = IndexMap::new();
+        if a.pos.len() > 1 {
+            return Err(fail(format!(
+                "dict expected at most 1 argument, got {}",
+                a.pos.len()
+            )));
+        }
+        if let Some(src) = a.pos.first() {
+            if src.kind() == ValueKind::Map {
+                for k in src.try_iter()? {
+                    let v = src.get_item(&k)?;
+                    m.insert(k, v);
+                }
+            } else {
+                for (i, pair) in src.try_iter()?.enumerate() {
+                    let kv: Vec<Value> = pair.try_iter().map(|it| it.collect()).unwrap_or_default();
+                    let [k, v] = <[Value; 2]>::try_from(kv).map_err(|kv| {
+                        fail(format!(
+                            "dictionary update sequence element #{i} has length {}; 2 is required",
+                            kv.len()
+                        ))
+                    })?;
+                    m.insert(k, v);
+                }
+            }
+        }
+        for (k, v) in a.kw {
+            m.insert(Value::from(k), v);
+        }
+        Ok::<_, Error>(Value::from_object(m))
+    });
+    env.add_function("__ferry_mod", py_mod);
+    reg(env, &["unique"], f_unique);
+    reg(env, &["truncate"], |_, a| {
+        let s = len_str(a.defined()?)?;
+        let length = a.int(0, "length").unwrap_or(255);
+        let killwords = a.boolean(1, "killwords", false);
+        let end = a.string(2, "end", "...");
+        let leeway = a.int(3, "leeway").unwrap_or(5);
+        tf::truncate(&s, length, killwords, &end, leeway)
+            .map(Value::from)
+            .map_err(fail)
+    });
+    reg(env, &["wordcount"], |_, a| {
+        Ok(Value::from(tf::wordcount(&a.input_str()?)))
+    });
+    reg(env, &["center"], |_, a| {
+        let width = a.int(0, "width").unwrap_or(80);
+        Ok(Value::from(tf::center(&a.input_str()?, width)))
+    });
+    reg(env, &["wordwrap"], |_, a| {
+        let s = a.input_str()?;
+        let width = a.int(0, "width").unwrap_or(79);
+        let break_long = a.boolean(1, "break_long_words", true);
+        let wrapstring = a.opt_string(2, "wrapstring").unwrap_or_else(|| "\n".into());
+        let hyphens = a.boolean(3, "break_on_hyphens", true);
+        tf::wordwrap(&s, width, break_long, &wrapstring, hyphens)
+            .map(Value::from)
+            .map_err(fail)
+    });
+    reg(env, &["xmlattr"], f_xmlattr);
+    reg(env, &["urlencode"], f_urlencode);
+    reg(env, &["tojson"], |_, a| {
+        // Jinja's htmlsafe_json_dumps with its sort_keys=True policy.
+        let j = a.json()?;
+        let indent = a.int(0, "indent").map(|i| i.max(0) as usize);
+        Ok(Value::from(
+            py_json(&j, indent, true, true)
+                .replace('<', "\\u003c")
+                .replace('>', "\\u003e")
+                .replace('&', "\\u0026")
+                .replace('\'', "\\u0027"),
+        ))
+    });
+    reg(env, &["pprint"], |_, a| {
+        // Ansible hands filters lazy containers, whose pformat is their repr.
+        let mut out = String::new();
+        pyrepr::py_repr(a.defined()?, &mut out);
+        Ok(Value::from(out))
+    });
+    reg(env, &["union"], |_, a| set_op(a, SetOp::Union));
+    reg(env, &["intersect"], |_, a| set_op(a, SetOp::Intersect));
+    reg(env, &["difference"], |_, a| set_op(a, SetOp::Difference));
     reg(env, &["symmetric_difference"], |_, a| {
-        set_op(a, "symmetric_difference")
+        set_op(a, SetOp::SymmetricDifference)
     });
     reg(env, &["zip"], |_, a| f_zip(a, false));
     reg(env, &["zip_longest"], |_, a| f_zip(a, true));
@@ -427,20 +673,14 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
     });
     reg(env, &["comment"], f_comment);
     reg(env, &["type_debug"], |_, a| {
+        // 2.19 hands an undefined input over as its marker object.
+        if a.value.is_undefined() {
+            return Ok(Value::from("UndefinedMarker"));
+        }
         Ok(Value::from(pyrepr::type_name(&a.value)))
     });
     reg(env, &["random"], f_random);
-    reg(env, &["shuffle"], |_, a| {
-        let mut items = match a.json()? {
-            Json::Array(l) => l,
-            other => vec![other],
-        };
-        for i in (1..items.len()).rev() {
-            let j = (super::crypt::random_u64() % (i as u64 + 1)) as usize;
-            items.swap(i, j);
-        }
-        Ok(json_to_value(&Json::Array(items)))
-    });
+    reg(env, &["shuffle"], f_shuffle);
     reg(env, &["subelements"], f_subelements);
     reg(env, &["extract"], |_, a| {
         let key = a.defined()?.clone();
@@ -481,13 +721,17 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
     });
     reg(env, &["human_to_bytes"], |_, a| {
         let s = a.input_str()?;
-        human_to_bytes(&s).map(Value::from).map_err(fail)
+        let unit = a.opt_string(0, "default_unit");
+        human_to_bytes(&s, unit.as_deref(), a.boolean(1, "isbits", false))
+            .map(Value::from)
+            .map_err(|e| fail(format!("human_to_bytes() can't interpret the input: {e}")))
     });
     reg(env, &["human_readable"], |_, a| {
         let x = as_f64(a.defined()?)
             .ok_or_else(|| fail("human_readable() can only be used on numbers"))?;
         let isbits = a.boolean(0, "isbits", false);
-        Ok(Value::from(human_readable(x, isbits)))
+        let unit = a.opt_string(1, "unit");
+        Ok(Value::from(human_readable(x, isbits, unit.as_deref())))
     });
     reg(env, &["dict"], |_, a| {
         // `list_of_pairs | dict` (Jinja has no such filter, Ansible users write it).
@@ -507,7 +751,15 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
     reg(env, &["strftime"], |_, a| {
         // Only the time-less formats are deterministic; do the common ones.
         let fmt = a.input_str()?;
-        let secs = a.get(0, "second").and_then(as_f64);
+        let secs = match a.get(0, "second").filter(|v| !v.is_none()) {
+            Some(v) => Some(as_f64(v).ok_or_else(|| {
+                fail(format!(
+                    "Invalid value for epoch value ({})",
+                    pyrepr::py_str_string(v)
+                ))
+            })?),
+            None => None,
+        };
         Ok(Value::from(strftime(&fmt, secs)))
     });
 }
@@ -521,6 +773,21 @@ fn f_int(_: &mut State, a: Args) -> Result<Value, Error> {
         let (neg, digits) = match s.strip_prefix('-') {
             Some(d) => (true, d.to_string()),
             None => (false, s.trim_start_matches('+').to_string()),
+        };
+        // int(s, 0) reads the base from the prefix.
+        let (base, digits) = if base == 0 {
+            let low = digits.to_ascii_lowercase();
+            if low.starts_with("0x") {
+                (16, digits)
+            } else if low.starts_with("0o") {
+                (8, digits)
+            } else if low.starts_with("0b") {
+                (2, digits)
+            } else {
+                (10, digits)
+            }
+        } else {
+            (base, digits)
         };
         let digits = match base {
             16 => digits
@@ -540,11 +807,10 @@ fn f_int(_: &mut State, a: Args) -> Result<Value, Error> {
         if let Ok(n) = i64::from_str_radix(&digits, base.clamp(2, 36) as u32) {
             return Ok(Value::from(if neg { -n } else { n }));
         }
-        if base == 10 {
-            if let Ok(f) = s.parse::<f64>() {
-                if f.is_finite() {
-                    return Ok(Value::from(f.trunc() as i64));
-                }
+        // Jinja's quirk: int(float(value)) before giving up.
+        if let Ok(f) = s.parse::<f64>() {
+            if f.is_finite() {
+                return Ok(Value::from(f.trunc() as i64));
             }
         }
         return Ok(default);
@@ -613,17 +879,78 @@ fn f_minmax(_: &mut State, a: Args, want_max: bool) -> Result<Value, Error> {
     Ok(best.map(|(_, v)| v).unwrap_or(Value::UNDEFINED))
 }
 
-fn f_format(state: &mut State, a: Args) -> Result<Value, Error> {
-    let fmt = a.defined()?.clone();
-    let mut args = vec![fmt];
-    for p in &a.pos {
-        args.push(match p.kind() {
-            ValueKind::Number | ValueKind::String => p.clone(),
-            _ => Value::from(pyrepr::py_str_string(p)),
-        });
+/// Python's `a % b` (templates' `%` is rewritten into a call to this):
+/// string formatting for a str, floor modulo for numbers.
+fn py_mod(a: Value, b: Value) -> Result<Value, Error> {
+    for v in [&a, &b] {
+        if v.is_undefined() {
+            return Err(undefined_error(v));
+        }
     }
-    let f = Value::from_function(minijinja::filters::format);
-    f.call(state, &args)
+    let rendering =
+        |msg: String| TemplateError::Render(format!("Error rendering template: {msg}")).into_mj();
+    if let Some(fmt) = a.as_str() {
+        let res = if b.is_tuple() {
+            let items: Vec<Value> = b.try_iter()?.collect();
+            pyformat::percent_format(fmt, pyformat::FmtArgs::Tuple(&items))
+        } else if b.kind() == ValueKind::Map {
+            pyformat::percent_format(fmt, pyformat::FmtArgs::Map(&b))
+        } else {
+            pyformat::percent_format(fmt, pyformat::FmtArgs::Tuple(std::slice::from_ref(&b)))
+        };
+        return res.map(Value::from).map_err(rendering);
+    }
+    let numeric = |v: &Value| matches!(v.kind(), ValueKind::Number | ValueKind::Bool);
+    if !numeric(&a) || !numeric(&b) {
+        return Err(rendering(format!(
+            "unsupported operand type(s) for %: '{}' and '{}'",
+            pyrepr::type_name(&a),
+            pyrepr::type_name(&b)
+        )));
+    }
+    let int = |v: &Value| {
+        (v.is_integer() || v.kind() == ValueKind::Bool)
+            .then(|| as_int(v))
+            .flatten()
+    };
+    if let (Some(x), Some(y)) = (int(&a), int(&b)) {
+        if y == 0 {
+            return Err(rendering("integer modulo by zero".into()));
+        }
+        // Floor modulo: the result takes the divisor's sign.
+        let r = x.checked_rem_euclid(y).unwrap_or(0);
+        return Ok(Value::from(if y < 0 && r != 0 { r + y } else { r }));
+    }
+    let (x, y) = (as_f64(&a).unwrap_or(0.0), as_f64(&b).unwrap_or(0.0));
+    if y == 0.0 {
+        return Err(rendering("float modulo".into()));
+    }
+    let mut m = x % y;
+    if m != 0.0 && ((y < 0.0) != (m < 0.0)) {
+        m += y;
+    }
+    Ok(Value::from(m))
+}
+
+/// Jinja's `format`: `soft_str(value) % (kwargs or args)`.
+fn f_format(_: &mut State, a: Args) -> Result<Value, Error> {
+    let fmt = a.input_str()?;
+    if !a.pos.is_empty() && !a.kw.is_empty() {
+        return Err(fail(
+            "can't handle positional and keyword arguments at the same time",
+        ));
+    }
+    let res = if a.kw.is_empty() {
+        pyformat::percent_format(&fmt, pyformat::FmtArgs::Tuple(&a.pos))
+    } else {
+        let map = Value::from(
+            a.kw.iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<std::collections::BTreeMap<String, Value>>(),
+        );
+        pyformat::percent_format(&fmt, pyformat::FmtArgs::Map(&map))
+    };
+    res.map(Value::from).map_err(fail)
 }
 
 fn f_mandatory(state: &mut State, a: Args) -> Result<Value, Error> {
@@ -639,6 +966,8 @@ fn f_mandatory(state: &mut State, a: Args) -> Result<Value, Error> {
                 format!("Mandatory variable '{name}' not defined.")
             }
         };
+        // Still an undefined error, worded as Ansible's plugin failure.
+        let msg = format!("The filter plugin 'ansible.builtin.mandatory' failed: {msg}");
         let name = missing.unwrap_or_default();
         return Err(TemplateError::Undefined { name, message: msg }.into_mj());
     }
@@ -762,39 +1091,64 @@ fn f_dict2items(_: &mut State, a: Args) -> Result<Value, Error> {
                 .collect(),
         ))),
         other => Err(fail(format!(
-            "dict2items requires a dictionary, got {} instead.",
+            "dict2items requires a dictionary, got <class '{}'> instead.",
             pyrepr::json_type_name(&other)
         ))),
     }
 }
 
+/// `dict((item[key_name], item[value_name]) for item in mylist)`; key names
+/// may be list indexes (`zip(...) | items2dict(key_name=0, value_name=1)`).
 fn f_items2dict(_: &mut State, a: Args) -> Result<Value, Error> {
-    let key_name = a.string(0, "key_name", "key");
-    let value_name = a.string(1, "value_name", "value");
-    let Json::Array(items) = a.json()? else {
-        return Err(fail("items2dict requires a list"));
-    };
-    let mut m = Map::new();
-    for it in items {
-        let Json::Object(o) = &it else {
-            return Err(fail(format!(
-                "items2dict requires a list of dictionaries, got {}",
-                pyrepr::json_type_name(&it)
-            )));
-        };
-        let k = o.get(&key_name).ok_or_else(|| {
-            fail(format!(
-                "items2dict requires each dictionary to have a '{key_name}' key"
-            ))
-        })?;
-        let v = o.get(&value_name).ok_or_else(|| {
-            fail(format!(
-                "items2dict requires each dictionary to have a '{value_name}' key"
-            ))
-        })?;
-        m.insert(pyrepr::json_str(k), v.clone());
+    let key_name = a.get(0, "key_name").cloned().unwrap_or(Value::from("key"));
+    let value_name = a
+        .get(1, "value_name")
+        .cloned()
+        .unwrap_or(Value::from("value"));
+    let v = a.defined()?;
+    if !matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable) {
+        return Err(fail(format!(
+            "items2dict requires a list, got <class '{}'> instead.",
+            pyrepr::type_name(v)
+        )));
     }
-    Ok(json_to_value(&Json::Object(m)))
+    let whole = || {
+        let mut r = String::new();
+        pyrepr::py_repr(v, &mut r);
+        r
+    };
+    let mut m: IndexMap<Value, Value> = IndexMap::new();
+    for it in v.try_iter().map_err(|e| fail(e.to_string()))? {
+        let lookup = |name: &Value| -> Result<Value, Error> {
+            match (it.kind(), name.kind()) {
+                (ValueKind::Map, _) => it
+                    .get_item(name)
+                    .ok()
+                    .filter(|x| !x.is_undefined())
+                    .ok_or_else(|| {
+                        fail(format!(
+                            "items2dict requires each dictionary in the list to contain the keys '{}' and '{}', got {} instead.",
+                            pyrepr::py_str_string(&key_name),
+                            pyrepr::py_str_string(&value_name),
+                            whole()
+                        ))
+                    }),
+                (ValueKind::Seq | ValueKind::String, ValueKind::Number) => it
+                    .get_item(name)
+                    .ok()
+                    .filter(|x| !x.is_undefined())
+                    .ok_or_else(|| fail("list index out of range")),
+                _ => Err(fail(format!(
+                    "items2dict requires a list of dictionaries, got {} instead.",
+                    whole()
+                ))),
+            }
+        };
+        let k = lookup(&key_name)?;
+        let val = lookup(&value_name)?;
+        m.insert(k, val);
+    }
+    Ok(Value::from_object(m))
 }
 
 fn f_from_yaml_all(_: &mut State, a: Args) -> Result<Value, Error> {
@@ -949,12 +1303,25 @@ fn f_regex_search(_: &mut State, a: Args) -> Result<Value, Error> {
     }
     let mut out = Vec::new();
     for g in groups {
-        let m = if let Some(num) = g.strip_prefix('\\') {
-            num.parse::<usize>().ok().and_then(|i| caps.get(i))
-        } else if let Some(name) = g.strip_prefix("\\g<").and_then(|x| x.strip_suffix('>')) {
+        // `\\g<name>` must be tried before `\\N`, as ansible-core does.
+        let m = if let Some(rest) = g.strip_prefix("\\g") {
+            let name = rest
+                .strip_prefix('<')
+                .and_then(|x| x.split_once('>'))
+                .map(|(n, _)| n)
+                .ok_or_else(|| fail("'NoneType' object has no attribute 'group'"))?;
             caps.name(name)
+        } else if let Some(num) = g.strip_prefix('\\') {
+            let digits: String = num.chars().take_while(|c| c.is_ascii_digit()).collect();
+            let i = digits
+                .parse::<usize>()
+                .map_err(|_| fail("'NoneType' object has no attribute 'group'"))?;
+            if i >= caps.len() {
+                return Err(fail("no such group"));
+            }
+            caps.get(i)
         } else {
-            return Err(fail(format!("Unknown argument: {g}")));
+            return Err(fail("Unknown argument"));
         };
         out.push(
             m.map(|m| Value::from(m.as_str()))
@@ -1043,7 +1410,18 @@ pub(crate) fn expanduser(s: &str) -> String {
 }
 
 fn normpath(s: &str) -> String {
-    let abs = s.starts_with('/');
+    if s.is_empty() {
+        return ".".into();
+    }
+    // POSIX keeps exactly two leading slashes.
+    let lead = if s.starts_with("//") && !s.starts_with("///") {
+        "//"
+    } else if s.starts_with('/') {
+        "/"
+    } else {
+        ""
+    };
+    let abs = !lead.is_empty();
     let mut parts: Vec<&str> = Vec::new();
     for p in s.split('/') {
         match p {
@@ -1060,12 +1438,172 @@ fn normpath(s: &str) -> String {
     }
     let body = parts.join("/");
     if abs {
-        format!("/{body}")
+        format!("{lead}{body}")
     } else if body.is_empty() {
         ".".into()
     } else {
         body
     }
+}
+
+fn abspath(p: &str) -> String {
+    if p.starts_with('/') {
+        return normpath(p);
+    }
+    let cwd = std::env::current_dir()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "/".into());
+    normpath(&format!("{cwd}/{p}"))
+}
+
+/// `os.path.relpath`.
+fn relpath(path: &str, start: &str) -> Result<String, String> {
+    if path.is_empty() {
+        return Err("no path specified".into());
+    }
+    let p = abspath(path);
+    let s = abspath(start);
+    let pl: Vec<&str> = p.split('/').filter(|x| !x.is_empty()).collect();
+    let sl: Vec<&str> = s.split('/').filter(|x| !x.is_empty()).collect();
+    let common = pl.iter().zip(&sl).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = vec![".."; sl.len() - common];
+    parts.extend(&pl[common..]);
+    Ok(if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    })
+}
+
+/// `os.path.commonpath`.
+fn commonpath(paths: &[String]) -> Result<String, String> {
+    if paths.is_empty() {
+        return Err("commonpath() arg is an empty sequence".into());
+    }
+    let abs = paths[0].starts_with('/');
+    if paths.iter().any(|p| p.starts_with('/') != abs) {
+        return Err("Can't mix absolute and relative paths".into());
+    }
+    let split: Vec<Vec<&str>> = paths
+        .iter()
+        .map(|p| {
+            p.split('/')
+                .filter(|x| !x.is_empty() && *x != ".")
+                .collect()
+        })
+        .collect();
+    let (min, max) = (split.iter().min(), split.iter().max());
+    let common: Vec<&str> = match (min, max) {
+        (Some(a), Some(b)) => a
+            .iter()
+            .zip(b)
+            .take_while(|(x, y)| x == y)
+            .map(|(x, _)| *x)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let body = common.join("/");
+    Ok(if abs { format!("/{body}") } else { body })
+}
+
+/// `os.path.expandvars`: `$NAME` and `${NAME}`; unknown names stay.
+fn expandvars(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let (name, consumed) = if let Some(br) = after.strip_prefix('{') {
+            match br.find('}') {
+                Some(e) => (&br[..e], e + 2),
+                None => ("", 0),
+            }
+        } else {
+            let n = after
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..n], n)
+        };
+        match std::env::var(name).ok().filter(|_| !name.is_empty()) {
+            Some(v) => {
+                out.push_str(&v);
+                rest = &after[consumed..];
+            }
+            None => {
+                out.push('$');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `urllib.parse.unquote_plus`.
+fn unquote_plus(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = b
+                    .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                if let Some(v) = hex {
+                    out.push(v);
+                    i += 3;
+                    continue;
+                }
+                out.push(b'%');
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// mathstuff.rekey_on_member.
+fn f_rekey_on_member(_: &mut State, a: Args) -> Result<Value, Error> {
+    let data = a.json()?;
+    let key = a.string(0, "key", "");
+    let duplicates = a.string(1, "duplicates", "error");
+    if duplicates != "error" && duplicates != "overwrite" {
+        return Err(fail(format!(
+            "duplicates parameter to rekey_on_member has unknown value {}",
+            pyrepr::json_repr(&Json::String(duplicates))
+        )));
+    }
+    let items: Vec<Json> = match data {
+        Json::Object(m) => m.into_iter().map(|(_, v)| v).collect(),
+        Json::Array(l) => l,
+        _ => return Err(fail("Type is not a valid list, set, or dict")),
+    };
+    let mut out = Map::new();
+    for item in items {
+        let Json::Object(m) = &item else {
+            return Err(fail("List item is not a valid dict"));
+        };
+        let Some(k) = m.get(&key) else {
+            return Err(fail(format!(
+                "Key {} was not found.",
+                pyrepr::json_repr(&Json::String(key))
+            )));
+        };
+        let ks = pyrepr::json_str(k);
+        if out.contains_key(&ks) && duplicates == "error" {
+            return Err(fail(format!(
+                "Key {} is not unique, cannot convert to dict.",
+                pyrepr::json_repr(k)
+            )));
+        }
+        out.insert(ks, item.clone());
+    }
+    Ok(json_to_value(&Json::Object(out)))
 }
 
 pub(crate) fn flatten(list: &[Json], levels: Option<i64>, skip_nulls: bool) -> Vec<Json> {
@@ -1085,14 +1623,160 @@ pub(crate) fn flatten(list: &[Json], levels: Option<i64>, skip_nulls: bool) -> V
     ret
 }
 
-fn unique_json(items: impl IntoIterator<Item = Json>) -> Vec<Json> {
+/// Order-preserving de-duplication with Python's `==` (1 == 1.0 == True).
+fn unique_py(items: impl IntoIterator<Item = Json>) -> Vec<Json> {
     let mut out: Vec<Json> = Vec::new();
     for it in items {
-        if !out.contains(&it) {
+        if !pyset::py_contains(&out, &it) {
             out.push(it);
         }
     }
     out
+}
+
+/// `attribute` lookup of Jinja's `make_attrgetter`: dotted keys, integer
+/// parts index lists.
+fn json_attr<'a>(j: &'a Json, path: &str) -> Option<&'a Json> {
+    let mut cur = j;
+    for part in path.split('.') {
+        cur = match cur {
+            Json::Object(m) => m.get(part)?,
+            Json::Array(l) => l.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// Ansible's `unique`: Jinja's `do_unique` (first-seen order, strings
+/// compared case-insensitively unless `case_sensitive`), falling back to a
+/// plain `x not in c` loop when an item is unhashable.
+fn f_unique(_: &mut State, a: Args) -> Result<Value, Error> {
+    let items = as_list(a.json()?);
+    let cs = a.get(0, "case_sensitive").filter(|v| !v.is_none());
+    let case_sensitive = cs.is_some_and(to_bool);
+    let attribute = a.opt_string(1, "attribute");
+    let key = |it: &Json| -> Option<Json> {
+        let k = match &attribute {
+            Some(path) => json_attr(it, path)?.clone(),
+            None => it.clone(),
+        };
+        Some(match k {
+            Json::String(s) if !case_sensitive => Json::String(s.to_lowercase()),
+            other => other,
+        })
+    };
+    let keys: Option<Vec<Json>> = items.iter().map(key).collect();
+    match keys {
+        Some(keys) if keys.iter().all(pyset::hashable) => {
+            let mut seen: Vec<Json> = Vec::new();
+            let mut out = Vec::new();
+            for (it, k) in items.into_iter().zip(keys) {
+                if !pyset::py_contains(&seen, &k) {
+                    seen.push(k);
+                    out.push(it);
+                }
+            }
+            Ok(json_to_value(&Json::Array(out)))
+        }
+        Some(_) if attribute.is_none() && cs.is_none_or(to_bool) => {
+            Ok(json_to_value(&Json::Array(unique_py(items))))
+        }
+        _ => Err(fail(
+            "Jinja2's unique filter failed and we cannot fall back to Ansible's version as it does not support the parameters supplied.",
+        )),
+    }
+}
+
+/// The input of a filter that takes `len()` of a str (`truncate`): numbers
+/// have no length in Python.
+fn len_str(v: &Value) -> Result<String, Error> {
+    match v.kind() {
+        ValueKind::Number | ValueKind::Bool | ValueKind::None => Err(fail(format!(
+            "object of type '{}' has no len()",
+            pyrepr::type_name(v)
+        ))),
+        _ => Ok(pyrepr::py_str_string(v)),
+    }
+}
+
+/// Jinja's `xmlattr`: `key="escaped value"` pairs, None values dropped.
+fn f_xmlattr(_: &mut State, a: Args) -> Result<Value, Error> {
+    let v = a.defined()?;
+    if v.kind() != ValueKind::Map {
+        return Err(fail(format!(
+            "'{}' object has no attribute 'items'",
+            pyrepr::type_name(v)
+        )));
+    }
+    let autospace = a.boolean(0, "autospace", true);
+    let mut items = Vec::new();
+    for key in v.try_iter().map_err(|e| fail(e.to_string()))? {
+        let val = v.get_item(&key).unwrap_or_default();
+        if val.is_none() || val.is_undefined() {
+            continue;
+        }
+        let k = pyrepr::py_str_string(&key);
+        if k.chars()
+            .any(|c| c.is_ascii_whitespace() || matches!(c, '/' | '>' | '=' | '\x0b'))
+        {
+            let mut r = String::new();
+            pyrepr::quote_str(&k, &mut r);
+            return Err(fail(format!("Invalid character in attribute name: {r}")));
+        }
+        items.push(format!(
+            "{}=\"{}\"",
+            tf::html_escape(&k),
+            tf::html_escape(&pyrepr::py_str_string(&val))
+        ));
+    }
+    let rv = items.join(" ");
+    Ok(Value::from(if autospace && !rv.is_empty() {
+        format!(" {rv}")
+    } else {
+        rv
+    }))
+}
+
+/// Jinja's `urlencode`: a string is path-quoted; a dict or a list of pairs
+/// becomes a query string (`+` for spaces, `/` quoted).
+fn f_urlencode(_: &mut State, a: Args) -> Result<Value, Error> {
+    let v = a.defined()?;
+    let pairs: Vec<(Value, Value)> = match v.kind() {
+        ValueKind::Map => v
+            .try_iter()
+            .map_err(|e| fail(e.to_string()))?
+            .map(|k| {
+                let val = v.get_item(&k).unwrap_or_default();
+                (k, val)
+            })
+            .collect(),
+        ValueKind::Seq | ValueKind::Iterable => {
+            let mut out = Vec::new();
+            for item in v.try_iter().map_err(|e| fail(e.to_string()))? {
+                let kv: Vec<Value> = item.try_iter().map(|i| i.collect()).unwrap_or_default();
+                match <[Value; 2]>::try_from(kv) {
+                    Ok([k, val]) => out.push((k, val)),
+                    Err(_) => return Err(fail("too many values to unpack (expected 2)")),
+                }
+            }
+            out
+        }
+        _ => return Ok(Value::from(tf::url_quote(&pyrepr::py_str_string(v), false))),
+    };
+    Ok(Value::from(
+        pairs
+            .iter()
+            .map(|(k, val)| {
+                format!(
+                    "{}={}",
+                    tf::url_quote(&pyrepr::py_str_string(k), true),
+                    tf::url_quote(&pyrepr::py_str_string(val), true)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("&"),
+    ))
 }
 
 fn as_list(j: Json) -> Vec<Json> {
@@ -1104,7 +1788,68 @@ fn as_list(j: Json) -> Vec<Json> {
     }
 }
 
-fn set_op(a: Args, op: &str) -> Result<Value, Error> {
+/// `str.encode(encoding)` for the encodings playbooks pass to b64encode.
+fn encode_text(s: &str, encoding: &str) -> Result<Vec<u8>, Error> {
+    let enc = encoding.to_ascii_lowercase().replace('_', "-");
+    let utf16 = |le: bool| -> Vec<u8> {
+        s.encode_utf16()
+            .flat_map(|u| if le { u.to_le_bytes() } else { u.to_be_bytes() })
+            .collect()
+    };
+    Ok(match enc.as_str() {
+        "utf-8" | "utf8" => s.as_bytes().to_vec(),
+        "utf-16-le" | "utf-16le" => utf16(true),
+        "utf-16-be" | "utf-16be" => utf16(false),
+        "utf-16" | "utf16" => {
+            let mut b = vec![0xff, 0xfe];
+            b.extend(utf16(true));
+            b
+        }
+        "latin-1" | "latin1" | "iso-8859-1" | "ascii" => {
+            let max = if enc == "ascii" { 0x7f } else { 0xff };
+            s.chars()
+                .map(|c| u8::try_from(c as u32).ok().filter(|b| *b <= max))
+                .collect::<Option<Vec<u8>>>()
+                .ok_or_else(|| fail(format!("'{encoding}' codec can't encode the input")))?
+        }
+        _ => return Err(fail(format!("unknown encoding: {encoding}"))),
+    })
+}
+
+/// `bytes.decode(encoding)` counterpart of [`encode_text`].
+fn decode_text(b: &[u8], encoding: &str) -> Result<String, Error> {
+    let enc = encoding.to_ascii_lowercase().replace('_', "-");
+    let utf16 = |b: &[u8], le: bool| -> String {
+        let units: Vec<u16> = b
+            .chunks(2)
+            .map(|c| {
+                let pair = [c[0], c.get(1).copied().unwrap_or(0)];
+                if le {
+                    u16::from_le_bytes(pair)
+                } else {
+                    u16::from_be_bytes(pair)
+                }
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    Ok(match enc.as_str() {
+        "utf-8" | "utf8" => String::from_utf8_lossy(b).into_owned(),
+        "utf-16-le" | "utf-16le" => utf16(b, true),
+        "utf-16-be" | "utf-16be" => utf16(b, false),
+        "utf-16" | "utf16" => match b {
+            [0xfe, 0xff, rest @ ..] => utf16(rest, false),
+            [0xff, 0xfe, rest @ ..] => utf16(rest, true),
+            _ => utf16(b, true),
+        },
+        "latin-1" | "latin1" | "iso-8859-1" | "ascii" => b.iter().map(|&x| x as char).collect(),
+        _ => return Err(fail(format!("unknown encoding: {encoding}"))),
+    })
+}
+
+/// Ansible's set filters: `list(set(a) OP set(b))`, falling back to
+/// order-preserving list logic when an item is unhashable (a list or dict).
+fn set_op(a: Args, op: SetOp) -> Result<Value, Error> {
     let x = as_list(a.json()?);
     let y = as_list(
         a.get(0, "b")
@@ -1112,15 +1857,22 @@ fn set_op(a: Args, op: &str) -> Result<Value, Error> {
             .transpose()?
             .unwrap_or(Json::Array(vec![])),
     );
+    // Numbers: CPython's set order, replayed. Strings/None: Python's order
+    // is per-process random, so first-seen order is as good as any.
+    if let Some(res) = pyset::set_op(op, &x, &y) {
+        return Ok(json_to_value(&Json::Array(res)));
+    }
+    let intersect =
+        |x: &[Json], y: &[Json]| unique_py(x.iter().filter(|i| pyset::py_contains(y, i)).cloned());
     let res = match op {
-        "union" => unique_json(x.into_iter().chain(y)),
-        "intersect" => unique_json(x.into_iter().filter(|i| y.contains(i))),
-        "difference" => unique_json(x.into_iter().filter(|i| !y.contains(i))),
-        _ => {
-            let isect: Vec<Json> = x.iter().filter(|i| y.contains(i)).cloned().collect();
-            unique_json(x.into_iter().chain(y))
+        SetOp::Union => unique_py(x.into_iter().chain(y)),
+        SetOp::Intersect => intersect(&x, &y),
+        SetOp::Difference => unique_py(x.iter().filter(|i| !pyset::py_contains(&y, i)).cloned()),
+        SetOp::SymmetricDifference => {
+            let isect = intersect(&x, &y);
+            unique_py(x.into_iter().chain(y))
                 .into_iter()
-                .filter(|i| !isect.contains(i))
+                .filter(|i| !pyset::py_contains(&isect, i))
                 .collect()
         }
     };
@@ -1299,24 +2051,74 @@ fn f_comment(_: &mut State, a: Args) -> Result<Value, Error> {
     Ok(Value::from(out))
 }
 
+/// Python's `Random(seed)`; an absent seed draws from the OS, like
+/// `SystemRandom`.
+fn py_random(seed: Option<&Value>) -> Result<PyRandom, Error> {
+    let Some(seed) = seed.filter(|s| !s.is_none()) else {
+        let n = ((super::crypt::random_u64() as u128) << 64) | super::crypt::random_u64() as u128;
+        return Ok(PyRandom::from_int_seed((n >> 1) as i128));
+    };
+    match seed.kind() {
+        ValueKind::String => Ok(PyRandom::from_str_seed(seed.as_str().unwrap_or_default())),
+        ValueKind::Bool => Ok(PyRandom::from_int_seed(seed.is_true() as i128)),
+        ValueKind::Number if seed.is_integer() => Ok(PyRandom::from_int_seed(
+            i128::try_from(seed.clone()).unwrap_or_default(),
+        )),
+        // A float seeds with its hash, as CPython's random_seed does.
+        ValueKind::Number => value_to_json(seed)
+            .ok()
+            .as_ref()
+            .and_then(pyset::stable_hash)
+            .map(|h| PyRandom::from_int_seed(h as i128))
+            .ok_or_else(|| fail("cannot seed from this float")),
+        _ => Err(fail(
+            "The only supported seed types are: None,\nint, float, str, bytes, and bytearray.",
+        )),
+    }
+}
+
+/// Ansible's `random`: `randrange(start, end, step)` on an int, `choice` on a
+/// sequence.
 fn f_random(_: &mut State, a: Args) -> Result<Value, Error> {
     let v = a.defined()?;
-    let r = super::crypt::random_u64();
-    if v.kind() == ValueKind::Number {
+    let mut r = py_random(a.get(2, "seed"))?;
+    let start = a.get(0, "start").filter(|s| s.is_true());
+    let step = a.get(1, "step").filter(|s| s.is_true());
+    if matches!(v.kind(), ValueKind::Bool) || (v.kind() == ValueKind::Number && v.is_integer()) {
         let end = as_int(v).unwrap_or(0);
-        let start = a.int(0, "start").unwrap_or(0);
-        let step = a.int(1, "step").unwrap_or(1).max(1);
-        let n = (end - start + step - 1) / step;
-        if n <= 0 {
-            return Err(fail("random: empty range"));
+        let start = start.and_then(as_int).unwrap_or(0);
+        let step = step.and_then(as_int).unwrap_or(1);
+        return r.randrange(start, end, step).map(Value::from).map_err(fail);
+    }
+    let items: Vec<Value> = match v.kind() {
+        ValueKind::Seq | ValueKind::Iterable => {
+            v.try_iter().map(|i| i.collect()).unwrap_or_default()
         }
-        return Ok(Value::from(start + (r % n as u64) as i64 * step));
+        ValueKind::String => v
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .map(|c| Value::from(c.to_string()))
+            .collect(),
+        _ => return Err(fail("random can only be used on sequences and integers")),
+    };
+    if start.is_some() || step.is_some() {
+        return Err(fail("start and step can only be used with integer values"));
     }
-    let items: Vec<Value> = v.try_iter().map(|i| i.collect()).unwrap_or_default();
     if items.is_empty() {
-        return Err(fail("random: empty sequence"));
+        return Err(fail("Cannot choose from an empty sequence"));
     }
-    Ok(items[(r % items.len() as u64) as usize].clone())
+    Ok(items[r.randbelow(items.len() as u64) as usize].clone())
+}
+
+/// Ansible's `shuffle`: `Random(seed).shuffle(list(x))` when the seed is truthy.
+fn f_shuffle(_: &mut State, a: Args) -> Result<Value, Error> {
+    let mut items = as_list(a.json()?);
+    // Ansible swallows any error here (a bad seed) and returns the list as is.
+    if let Ok(mut r) = py_random(a.get(0, "seed").filter(|s| s.is_true())) {
+        r.shuffle(&mut items);
+    }
+    Ok(json_to_value(&Json::Array(items)))
 }
 
 fn f_subelements(_: &mut State, a: Args) -> Result<Value, Error> {
@@ -1363,55 +2165,111 @@ fn f_subelements(_: &mut State, a: Args) -> Result<Value, Error> {
     Ok(json_to_value(&Json::Array(out)))
 }
 
-fn human_to_bytes(s: &str) -> Result<i64, String> {
-    let s = s.trim();
-    let idx = s
+const SIZE_UNITS: [char; 9] = ['B', 'K', 'M', 'G', 'T', 'P', 'E', 'Z', 'Y'];
+const UNIT_NAMES: [&str; 9] = [
+    "byte", "kilo", "mega", "giga", "tera", "peta", "exa", "zeta", "yotta",
+];
+
+/// ansible.module_utils.common.text.formatters.human_to_bytes.
+fn human_to_bytes(number: &str, default_unit: Option<&str>, isbits: bool) -> Result<i64, String> {
+    let t = number.trim_end();
+    let numlen = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(idx);
+        .unwrap_or(t.len());
+    let (num, rest) = t.split_at(numlen);
+    let unit_str = rest.trim_start();
+    let valid_num = {
+        // [0-9]*\.?[0-9]+
+        let (a, b) = num.split_once('.').unwrap_or(("", num));
+        !b.is_empty()
+            && b.chars().all(|c| c.is_ascii_digit())
+            && a.chars().all(|c| c.is_ascii_digit())
+    };
+    if !valid_num || !unit_str.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(format!(
+            "human_to_bytes() can't interpret following string: {number}"
+        ));
+    }
     let n: f64 = num
         .parse()
-        .map_err(|_| format!("human_to_bytes() can't interpret following string: {s}"))?;
-    let unit = unit.trim();
-    let bits = unit.len() > 1 && unit.ends_with('b');
-    let p = match unit.chars().next().map(|c| c.to_ascii_uppercase()) {
-        None | Some('B') => 0,
-        Some('K') => 1,
-        Some('M') => 2,
-        Some('G') => 3,
-        Some('T') => 4,
-        Some('P') => 5,
-        Some('E') => 6,
-        Some('Z') => 7,
-        Some('Y') => 8,
-        _ => {
-            return Err(format!(
-                "human_to_bytes() can't interpret following string: {s}"
-            ))
-        }
+        .map_err(|_| format!("human_to_bytes() can't interpret following string: {number}"))?;
+    let unit = if unit_str.is_empty() {
+        default_unit
+    } else {
+        Some(unit_str)
     };
-    let mut v = n * 1024f64.powi(p);
-    if bits {
-        v /= 8.0;
+    let Some(unit) = unit else {
+        return Ok(py_round(n) as i64);
+    };
+    let range_key = unit
+        .chars()
+        .next()
+        .map(|c| c.to_ascii_uppercase())
+        .unwrap_or('B');
+    let Some(pos) = SIZE_UNITS.iter().position(|&u| u == range_key) else {
+        return Err(format!(
+            "human_to_bytes() failed to convert {number} (unit = {unit}). The suffix must be one of Y, Z, E, P, T, G, M, K, B"
+        ));
+    };
+    let (class, class_name) = if isbits { ('b', "bit") } else { ('B', "byte") };
+    if unit.chars().count() > 1 {
+        let expect = if range_key == 'B' {
+            format!("expect {class} or {class_name}")
+        } else {
+            format!("expect {range_key}{class} or {range_key}")
+        };
+        let long = if pos == 0 {
+            class_name.to_string()
+        } else {
+            format!("{}{class_name}", UNIT_NAMES[pos])
+        };
+        let short = if pos == 0 {
+            class.to_string()
+        } else {
+            format!("{range_key}{class}")
+        };
+        if unit.to_lowercase() != long && unit != short {
+            return Err(format!(
+                "human_to_bytes() failed to convert {number}. Value is not a valid string ({expect})"
+            ));
+        }
     }
-    Ok(v.round() as i64)
+    Ok(py_round(n * 1024f64.powi(pos as i32)) as i64)
 }
 
-fn human_readable(x: f64, isbits: bool) -> String {
-    let units = ["", "K", "M", "G", "T", "P", "E", "Z", "Y"];
-    let mut i = 0;
-    let mut v = x;
-    while v.abs() >= 1024.0 && i < units.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    let suffix = if isbits { "b" } else { "B" };
-    let unit = if i == 0 {
-        suffix.to_string()
+/// Python 3 `round()`: halves go to even.
+fn py_round(x: f64) -> f64 {
+    let r = x.round();
+    if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
+        r - x.signum()
     } else {
-        format!("{}{}", units[i], suffix)
+        r
+    }
+}
+
+/// formatters.bytes_to_human.
+fn human_readable(size: f64, isbits: bool, unit: Option<&str>) -> String {
+    let base = if isbits { "bits" } else { "Bytes" };
+    let want = unit
+        .and_then(|u| u.chars().next())
+        .map(|c| c.to_ascii_uppercase());
+    let mut pos = 0;
+    for p in (0..SIZE_UNITS.len()).rev() {
+        pos = p;
+        let limit = 1024f64.powi(p as i32);
+        match want {
+            None if size >= limit => break,
+            Some(w) if w == SIZE_UNITS[p] => break,
+            _ => {}
+        }
+    }
+    let limit = 1024f64.powi(pos as i32);
+    let suffix = if pos == 0 {
+        base.to_string()
+    } else {
+        format!("{}{}", SIZE_UNITS[pos], &base[..1])
     };
-    format!("{v:.2} {unit}")
+    format!("{:.2} {suffix}", size / limit)
 }
 
 pub(crate) fn strftime(fmt: &str, secs: Option<f64>) -> String {

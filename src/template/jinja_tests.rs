@@ -11,19 +11,22 @@ use std::path::Path;
 use minijinja::value::{Rest, Value, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, State};
 
-use super::filters::{as_f64, fail, py_regex, to_bool, Args};
+use super::filters::{as_f64, fail, plugin_failed, py_regex, to_bool, Args};
 use super::pyrepr;
 
 type TestFn = fn(&mut State, Args) -> Result<bool, Error>;
 
 fn reg(env: &mut Environment<'static>, names: &[&'static str], f: TestFn) {
     for name in names {
-        for full in [name.to_string(), format!("ansible.builtin.{name}")] {
+        let plugin = format!("ansible.builtin.{name}");
+        for full in [name.to_string(), plugin.clone()] {
+            let plugin = plugin.clone();
             env.add_test(full, move |state: &mut State, args: Rest<ValueOrKwargs>| {
                 f(
                     state,
                     Args::split(args.0.into_iter().map(Value::from).collect()),
                 )
+                .map_err(|e| plugin_failed("test", &plugin, e))
             });
         }
     }
@@ -38,6 +41,21 @@ fn alias_builtin(env: &mut Environment<'static>, name: &'static str) {
             state.perform_test(name, &args)
         },
     );
+}
+
+/// The items of `set(v)`, as `subset`/`superset` build it: a list or dict
+/// item cannot be hashed (Ansible hands tests its lazy containers).
+fn hashable_list(v: &Value) -> Result<Vec<Value>, Error> {
+    let items = list_of(v);
+    for i in &items {
+        let class = match i.kind() {
+            ValueKind::Seq | ValueKind::Iterable => "_AnsibleLazyTemplateList",
+            ValueKind::Map => "_AnsibleLazyTemplateDict",
+            _ => continue,
+        };
+        return Err(fail(format!("unhashable type: '{class}'")));
+    }
+    Ok(items)
 }
 
 fn result_flag(a: &Args, key: &str, test: &str) -> Result<bool, Error> {
@@ -62,7 +80,6 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         "integer",
         "float",
         "string",
-        "sequence",
         "iterable",
         "mapping",
         "startingwith",
@@ -88,6 +105,13 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     ] {
         alias_builtin(env, name);
     }
+    // Jinja's test_sequence: anything with len() and [] (strings included).
+    reg(env, &["sequence"], |_, a| {
+        Ok(matches!(
+            a.defined()?.kind(),
+            ValueKind::String | ValueKind::Seq | ValueKind::Map | ValueKind::Bytes
+        ))
+    });
     reg(env, &["truthy"], |_, a| {
         let v = a.defined()?;
         Ok(if a.boolean(0, "convert_bool", false) {
@@ -112,13 +136,13 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     });
     reg(env, &["version", "version_compare"], t_version);
     reg(env, &["subset", "issubset"], |_, a| {
-        let x = list_of(a.defined()?);
-        let y = list_of(a.get(0, "b").unwrap_or(&Value::UNDEFINED));
+        let x = hashable_list(a.defined()?)?;
+        let y = hashable_list(a.get(0, "b").unwrap_or(&Value::UNDEFINED))?;
         Ok(x.iter().all(|i| y.contains(i)))
     });
     reg(env, &["superset", "issuperset"], |_, a| {
-        let x = list_of(a.defined()?);
-        let y = list_of(a.get(0, "b").unwrap_or(&Value::UNDEFINED));
+        let x = hashable_list(a.defined()?)?;
+        let y = hashable_list(a.get(0, "b").unwrap_or(&Value::UNDEFINED))?;
         Ok(y.iter().all(|i| x.contains(i)))
     });
     reg(env, &["contains"], |_, a| {
@@ -246,151 +270,66 @@ fn regex_test(a: &Args, kind: &str) -> Result<bool, Error> {
     })
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Part {
-    Num(u64),
-    Str(String),
-}
-
-impl PartialOrd for Part {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Part {
-    fn cmp(&self, other: &Self) -> Ordering {
-        match (self, other) {
-            (Part::Num(a), Part::Num(b)) => a.cmp(b),
-            (Part::Str(a), Part::Str(b)) => a.cmp(b),
-            (Part::Num(_), Part::Str(_)) => Ordering::Greater,
-            (Part::Str(_), Part::Num(_)) => Ordering::Less,
-        }
-    }
-}
-
-/// Python's `LooseVersion` split: runs of digits and of letters.
-fn loose_parts(s: &str) -> Vec<Part> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut cur_digit = false;
-    let flush = |cur: &mut String, digit: bool, out: &mut Vec<Part>| {
-        if !cur.is_empty() {
-            out.push(if digit {
-                Part::Num(cur.parse().unwrap_or(u64::MAX))
-            } else {
-                Part::Str(std::mem::take(cur))
-            });
-            cur.clear();
-        }
-    };
-    for c in s.chars() {
-        if c == '.' {
-            flush(&mut cur, cur_digit, &mut out);
-            continue;
-        }
-        let d = c.is_ascii_digit();
-        if !cur.is_empty() && d != cur_digit {
-            flush(&mut cur, cur_digit, &mut out);
-        }
-        cur_digit = d;
-        cur.push(c);
-    }
-    flush(&mut cur, cur_digit, &mut out);
-    out
-}
-
-/// Semantic version comparison key (major, minor, patch, prerelease).
-fn semver_cmp(a: &str, b: &str) -> Result<Ordering, Error> {
-    fn parse(s: &str) -> Option<(Vec<u64>, Option<Vec<Part>>)> {
-        let s = s.trim().trim_start_matches('v');
-        let s = s.split('+').next()?;
-        let (core, pre) = match s.split_once('-') {
-            Some((c, p)) => (c, Some(p)),
-            None => (s, None),
-        };
-        let nums: Option<Vec<u64>> = core.split('.').map(|p| p.parse().ok()).collect();
-        let nums = nums?;
-        if nums.len() != 3 {
-            return None;
-        }
-        Some((nums, pre.map(loose_parts)))
-    }
-    let (x, y) = match (parse(a), parse(b)) {
-        (Some(x), Some(y)) => (x, y),
-        _ => {
-            return Err(fail(format!(
-                "Version comparison failed: invalid semantic version '{a}' or '{b}'"
-            )))
-        }
-    };
-    Ok(x.0.cmp(&y.0).then_with(|| match (&x.1, &y.1) {
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Greater,
-        (Some(_), None) => Ordering::Less,
-        (Some(p), Some(q)) => p.cmp(q),
-    }))
-}
-
+/// Ansible's `version` test (plugins/test/core.py `version_compare`).
 fn t_version(_: &mut State, a: Args) -> Result<bool, Error> {
+    const OPS: [(&str, &str); 14] = [
+        ("==", "eq"),
+        ("=", "eq"),
+        ("eq", "eq"),
+        ("<", "lt"),
+        ("lt", "lt"),
+        ("<=", "le"),
+        ("le", "le"),
+        (">", "gt"),
+        ("gt", "gt"),
+        (">=", "ge"),
+        ("ge", "ge"),
+        ("!=", "ne"),
+        ("<>", "ne"),
+        ("ne", "ne"),
+    ];
+    const TYPES: [&str; 5] = ["loose", "strict", "semver", "semantic", "pep440"];
     let v = a.defined()?;
-    let left = pyrepr::py_str_string(v);
-    let right = a
-        .get(0, "version")
-        .map(pyrepr::py_str_string)
-        .ok_or_else(|| fail("Version comparison failed: version parameter is required"))?;
-    let op = a.string(1, "operator", "eq");
-    let strict = a.boolean(2, "strict", false);
-    let vtype = a.opt_string(3, "version_type").unwrap_or_else(|| {
-        if strict {
-            "strict".into()
-        } else {
-            "loose".into()
-        }
-    });
-    if left.is_empty() {
+    let strict = a.get(2, "strict").filter(|x| !x.is_none());
+    let vtype = a.opt_string(3, "version_type");
+    if strict.is_some() && vtype.is_some() {
+        return Err(fail("Cannot specify both 'strict' and 'version_type'"));
+    }
+    if !v.is_true() {
         return Err(fail("Input version value cannot be empty"));
     }
-    let ord = match vtype.as_str() {
-        "semver" | "semantic" => semver_cmp(&left, &right)?,
-        "strict" => {
-            let ok = |s: &str| {
-                let core: String = s
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit() || *c == '.')
-                    .collect();
-                let n = core.split('.').count();
-                !core.is_empty() && (2..=3).contains(&n) && core.split('.').all(|p| !p.is_empty())
-            };
-            if !ok(&left) || !ok(&right) {
-                return Err(fail(format!(
-                    "Version comparison failed: invalid version number '{left}'"
-                )));
-            }
-            loose_parts(&left).cmp(&loose_parts(&right))
+    let version = a
+        .get(0, "version")
+        .filter(|x| x.is_true())
+        .ok_or_else(|| fail("Version parameter to compare against cannot be empty"))?;
+    let vtype = match (strict.is_some_and(|s| s.is_true()), vtype) {
+        (true, _) => "strict".to_string(),
+        (false, Some(t)) if TYPES.contains(&t.as_str()) => t,
+        (false, Some(t)) => {
+            return Err(fail(format!(
+                "Invalid version type ({t}). Must be one of {}",
+                TYPES.map(|t| format!("'{t}'")).join(", ")
+            )))
         }
-        "loose" | "pep440" => {
-            let mut l = loose_parts(&left);
-            let mut r = loose_parts(&right);
-            if vtype == "pep440" {
-                while l.last() == Some(&Part::Num(0)) {
-                    l.pop();
-                }
-                while r.last() == Some(&Part::Num(0)) {
-                    r.pop();
-                }
-            }
-            l.cmp(&r)
-        }
-        other => return Err(fail(format!("Invalid version type ({other})"))),
+        (false, None) => "loose".to_string(),
     };
-    Ok(match op.as_str() {
-        "<" | "lt" => ord == Ordering::Less,
-        "<=" | "le" => ord != Ordering::Greater,
-        ">" | "gt" => ord == Ordering::Greater,
-        ">=" | "ge" => ord != Ordering::Less,
-        "==" | "=" | "eq" => ord == Ordering::Equal,
-        "!=" | "<>" | "ne" => ord != Ordering::Equal,
-        other => return Err(fail(format!("Invalid operator type ({other})"))),
+    let op = a.string(1, "operator", "eq");
+    let Some((_, op)) = OPS.iter().find(|(k, _)| *k == op) else {
+        return Err(fail(format!(
+            "Invalid operator type ({op}). Must be one of {}",
+            OPS.map(|(k, _)| format!("'{k}'")).join(", ")
+        )));
+    };
+    let left = pyrepr::py_str_string(v);
+    let right = pyrepr::py_str_string(version);
+    let ord = super::versions::compare(&vtype, &left, &right)
+        .map_err(|e| fail(format!("Version comparison failed: {e}")))?;
+    Ok(match *op {
+        "lt" => ord == Ordering::Less,
+        "le" => ord != Ordering::Greater,
+        "gt" => ord == Ordering::Greater,
+        "ge" => ord != Ordering::Less,
+        "eq" => ord == Ordering::Equal,
+        _ => ord != Ordering::Equal,
     })
 }

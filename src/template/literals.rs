@@ -6,6 +6,13 @@
 
 use std::borrow::Cow;
 
+/// What every template goes through before minijinja compiles it: string
+/// literals re-spelled, then Python's `%` operator rewritten.
+pub fn prepare(src: &str, code: bool) -> String {
+    let kept = keep_backslashes(src, code);
+    super::modop::rewrite(&kept, code).into_owned()
+}
+
 /// Re-spell the string literals of a template (`code == false`: only inside
 /// `{{ }}` and `{% %}`, never in text, comments or raw blocks) or of a bare
 /// expression (`code == true`).

@@ -158,11 +158,15 @@ pub(crate) fn builtin_lookups() -> HashMap<String, LookupFn> {
             let lstrip = kw_bool(kw, "lstrip", false);
             let mut out = Vec::new();
             for t in term_strings(terms) {
-                let p = ctx
-                    .find_file("files", &t)
-                    .ok_or_else(|| lookup_err(format!("could not locate file in lookup: {t}")))?;
+                let mut quoted = String::new();
+                super::pyrepr::quote_str(&t, &mut quoted);
+                let p = ctx.find_file("files", &t).ok_or_else(|| {
+                    lookup_err(format!(
+                        "Unable to access the file {quoted}: File not found. Use -vvvvv to see paths searched."
+                    ))
+                })?;
                 let mut s = std::fs::read_to_string(&p)
-                    .map_err(|e| lookup_err(format!("could not read file in lookup: {t}: {e}")))?;
+                    .map_err(|e| lookup_err(format!("Unable to access the file {quoted}: {e}")))?;
                 if rstrip {
                     s = s.trim_end().to_string();
                 }
@@ -220,7 +224,7 @@ pub(crate) fn builtin_lookups() -> HashMap<String, LookupFn> {
                         None => {
                             return Err(TemplateError::Undefined {
                                 name: t.clone(),
-                                message: format!("No variable named '{t}' was found"),
+                                message: format!("No variable named '{t}' was found."),
                             })
                         }
                     },
@@ -281,12 +285,49 @@ pub(crate) fn builtin_lookups() -> HashMap<String, LookupFn> {
         }),
     );
     add(
+        "unvault",
+        Arc::new(|ctx, terms, _| {
+            // Without vault secrets this is the file's raw contents.
+            let mut out = Vec::new();
+            for t in term_strings(terms) {
+                let mut quoted = String::new();
+                super::pyrepr::quote_str(&t, &mut quoted);
+                let p = ctx
+                    .find_file("files", &t)
+                    .ok_or_else(|| lookup_err(format!("Unable to find file matching \"{t}\" ")))?;
+                let s = std::fs::read_to_string(&p).map_err(|e| {
+                    lookup_err(format!("Unable to read source file ({quoted}): {e}"))
+                })?;
+                out.push(Json::String(s));
+            }
+            Ok(out)
+        }),
+    );
+    add(
+        "random_choice",
+        Arc::new(|_, terms, _| {
+            if terms.is_empty() {
+                return Ok(vec![]);
+            }
+            let i = (super::crypt::random_u64() % terms.len() as u64) as usize;
+            Ok(vec![terms[i].clone()])
+        }),
+    );
+    add(
+        "subelements",
+        Arc::new(|_, terms, _| lookup_subelements(terms)),
+    );
+    add(
         "dict",
         Arc::new(|_, terms, _| {
             let mut out = Vec::new();
             for t in terms {
                 let Json::Object(m) = t else {
-                    return Err(lookup_err("with_dict expects a dict"));
+                    return Err(lookup_err(format!(
+                        "the 'dict' lookup plugin expects a dictionary, got {} of type <class '{}'>)",
+                        super::pyrepr::json_repr(t),
+                        super::pyrepr::json_type_name(t)
+                    )));
                 };
                 for (k, v) in m {
                     let mut o = serde_json::Map::new();
@@ -498,9 +539,116 @@ fn lookup_first_found(
     if skip {
         return Ok(vec![]);
     }
-    Err(lookup_err(
-        "No file was found when using first_found. Use errors='ignore' to allow this task to be skipped if no files are found",
-    ))
+    Err(lookup_err("No file was found when using first_found."))
+}
+
+/// plugins/lookup/subelements.py: `(item, subitem)` pairs; the sub-list key
+/// is removed from the returned item, as Python's `pop` does.
+fn lookup_subelements(terms: &[Json]) -> Result<Vec<Json>, TemplateError> {
+    let terms_err = |msg: &str| {
+        lookup_err(format!(
+            "subelements lookup expects a list of two or three items, {msg}"
+        ))
+    };
+    if !(2..=3).contains(&terms.len()) {
+        return Err(terms_err(""));
+    }
+    let (Json::Array(_) | Json::Object(_), Json::String(path)) = (&terms[0], &terms[1]) else {
+        return Err(terms_err(
+            "first a dict or a list, second a string pointing to the subkey",
+        ));
+    };
+    let elements: Vec<Json> = match &terms[0] {
+        Json::Object(m) => {
+            if m.get("skipped").is_some_and(|v| v != &Json::Bool(false)) {
+                return Ok(vec![]);
+            }
+            m.values().cloned().collect()
+        }
+        Json::Array(l) => l.clone(),
+        _ => vec![],
+    };
+    let skip_missing = match terms.get(2) {
+        None => false,
+        Some(Json::Object(f)) => f.get("skip_missing").is_some_and(|v| match v {
+            Json::Bool(b) => *b,
+            Json::String(s) => matches!(
+                s.to_lowercase().as_str(),
+                "yes" | "on" | "1" | "true" | "y" | "t"
+            ),
+            Json::Number(n) => n.as_f64() == Some(1.0),
+            _ => false,
+        }),
+        Some(_) => {
+            return Err(terms_err(
+                "the optional third item must be a dict with flags ('skip_missing',)",
+            ))
+        }
+    };
+    let keys: Vec<&str> = path.split('.').collect();
+    let mut ret = Vec::new();
+    for item0 in elements {
+        let Json::Object(_) = &item0 else {
+            return Err(lookup_err(format!(
+                "subelements lookup expects a dictionary, got '{}'",
+                super::pyrepr::json_str(&item0)
+            )));
+        };
+        if item0
+            .get("skipped")
+            .is_some_and(|v| v != &Json::Bool(false))
+        {
+            continue;
+        }
+        let mut item0 = item0;
+        let mut sublist = Vec::new();
+        // Walk down to the dict holding the last key, by index path.
+        let mut walked: Vec<&str> = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let last = i + 1 == keys.len();
+            let mut cur = &item0;
+            for k in &walked {
+                cur = &cur[*k];
+            }
+            let Some(v) = cur.get(*key) else {
+                if skip_missing {
+                    continue;
+                }
+                return Err(lookup_err(format!(
+                    "could not find '{key}' key in iterated item '{}'",
+                    super::pyrepr::json_str(cur)
+                )));
+            };
+            if !last {
+                if v.is_object() {
+                    walked.push(key);
+                } else if !skip_missing {
+                    return Err(lookup_err(format!(
+                        "the key {key} should point to a dictionary, got '{}'",
+                        super::pyrepr::json_str(v)
+                    )));
+                }
+            } else if let Json::Array(l) = v {
+                sublist = l.clone();
+                let mut holder = &mut item0;
+                for k in &walked {
+                    holder = &mut holder[*k];
+                }
+                if let Json::Object(m) = holder {
+                    m.shift_remove(*key);
+                }
+            } else {
+                return Err(lookup_err(format!(
+                    "the key {key} should point to a list, got '{}'",
+                    super::pyrepr::json_str(v)
+                )));
+            }
+        }
+        for item1 in sublist {
+            ret.push(Json::Array(vec![item0.clone(), item1]));
+        }
+    }
+    Ok(ret)
 }
 
 fn lookup_password(
@@ -651,6 +799,7 @@ fn lookup_sequence(
         }
         let start = m.get("start").map(|s| num(s)).transpose()?.unwrap_or(1);
         let stride = m.get("stride").map(|s| num(s)).transpose()?.unwrap_or(1);
+        // sequence.py sanity_check, in its order.
         let end = match (m.get("end"), m.get("count")) {
             (Some(_), Some(_)) => {
                 return Err(lookup_err(
@@ -663,16 +812,22 @@ fn lookup_sequence(
                 if c == 0 {
                     continue;
                 }
-                start + (c - 1) * stride
+                start + c * stride - 1
             }
             (None, None) => return Err(lookup_err("must specify count or end in with_sequence")),
         };
         let fmt = m.get("format").cloned().unwrap_or_else(|| "%d".into());
-        if stride == 0 {
-            return Err(lookup_err("stride must not be zero"));
-        }
-        if (stride > 0 && end < start) || (stride < 0 && end > start) {
+        if stride > 0 && end < start {
             return Err(lookup_err("to count backwards make stride negative"));
+        }
+        if stride < 0 && end > start {
+            return Err(lookup_err("to count forward don't make stride negative"));
+        }
+        if stride == 0 {
+            continue;
+        }
+        if fmt.matches('%').count() != 1 {
+            return Err(lookup_err(format!("bad formatting string: {fmt}")));
         }
         let mut i = start;
         while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
@@ -760,7 +915,7 @@ fn run_lookup(state: &State, shared: &Shared, a: Args, force_list: bool) -> Resu
         .ok()
         .and_then(|t| t.get(&name).cloned())
         .ok_or_else(|| {
-            TemplateError::Lookup(format!("lookup plugin ({name}) not found")).into_mj()
+            TemplateError::Lookup(format!("The lookup plugin '{name}' was not found.")).into_mj()
         })?;
     let ctx = LookupContext { root: &root };
     let res = match f(&ctx, &terms, &kw) {
@@ -773,12 +928,12 @@ fn run_lookup(state: &State, shared: &Shared, a: Args, force_list: bool) -> Resu
                     Value::from(())
                 });
             }
+            // Ansible: AnsibleTemplatePluginRuntimeError('lookup', name) from ex.
             return Err(match e {
-                TemplateError::Lookup(m) => TemplateError::Lookup(m),
                 TemplateError::Undefined { .. } | TemplateError::Recursion(_) => e,
-                other => TemplateError::Lookup(format!(
-                    "An unhandled exception occurred while running the lookup plugin '{name}'. Error was: {other}"
-                )),
+                other => {
+                    TemplateError::Lookup(format!("The lookup plugin '{name}' failed: {other}"))
+                }
             }
             .into_mj());
         }

@@ -21,7 +21,13 @@ mod filters;
 mod jinja_tests;
 mod literals;
 mod lookups;
+mod modop;
+mod pyformat;
+mod pyrandom;
 mod pyrepr;
+mod pyset;
+mod textfilters;
+mod versions;
 mod yaml_emit;
 
 #[cfg(test)]
@@ -174,7 +180,30 @@ impl Templar {
             env.set_syntax(syntax);
         }
         minijinja_contrib::add_to_environment(&mut env);
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_unknown_method_callback(|state, value, method, args| {
+            // Python list methods pycompat lacks.
+            if value.kind() == minijinja::value::ValueKind::Seq {
+                if let ("index" | "count", [needle]) = (method, args) {
+                    let items: Vec<Value> = value.try_iter()?.collect();
+                    if method == "count" {
+                        return Ok(Value::from(items.iter().filter(|i| *i == needle).count()));
+                    }
+                    return match items.iter().position(|i| i == needle) {
+                        Some(i) => Ok(Value::from(i)),
+                        None => {
+                            let mut r = String::new();
+                            pyrepr::py_repr(needle, &mut r);
+                            // Python's ValueError, as Jinja reports it.
+                            Err(TemplateError::Render(format!(
+                                "Error rendering template: {r} is not in list"
+                            ))
+                            .into_mj())
+                        }
+                    };
+                }
+            }
+            minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
+        });
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.set_formatter(formatter);
         {
@@ -342,6 +371,19 @@ fn formatter(out: &mut minijinja::Output, state: &mut State, value: &Value) -> R
     if value.is_none() {
         return Ok(());
     }
+    // Ansible 2.19 prints `omit` inside a larger string as nothing.
+    if let Some(text) = value.as_str() {
+        let is_omit = state
+            .lookup(CTX_VAR)
+            .and_then(|c| {
+                c.downcast_object_ref::<LazyVars>()
+                    .map(|l| l.inner.shared.omit == text)
+            })
+            .unwrap_or(false);
+        if is_omit {
+            return Ok(());
+        }
+    }
     let mut s = String::new();
     pyrepr::py_str(value, &mut s);
     out.write_str(&s).map_err(Error::from)
@@ -403,6 +445,33 @@ fn convert_error(err: Error, src: &str, root: &LazyVars) -> TemplateError {
 }
 
 fn render_mj_error(err: &Error) -> String {
+    // Jinja reports unknown filters/tests at compile time, unknown functions
+    // as undefined names.
+    let detail = err.detail().unwrap_or("");
+    let unknown = |prefix: &str| {
+        detail
+            .strip_prefix(prefix)
+            .and_then(|d| d.strip_suffix(" is unknown"))
+            .map(str::to_string)
+    };
+    match err.kind() {
+        ErrorKind::UnknownFilter => {
+            if let Some(name) = unknown("filter ") {
+                return format!("Syntax error in template: No filter named '{name}'.");
+            }
+        }
+        ErrorKind::UnknownTest => {
+            if let Some(name) = unknown("test ") {
+                return format!("Syntax error in template: No test named '{name}'.");
+            }
+        }
+        ErrorKind::UnknownFunction => {
+            if let Some(name) = unknown("") {
+                return format!("'{name}' is undefined");
+            }
+        }
+        _ => {}
+    }
     let kind = match err.kind() {
         ErrorKind::InvalidOperation => "invalid operation",
         ErrorKind::UnknownFilter => "no filter named",
@@ -568,7 +637,7 @@ impl LazyVars {
             if self
                 .inner
                 .env
-                .compile_expression(&literals::keep_backslashes(expr, true))
+                .compile_expression(&literals::prepare(expr, true))
                 .is_ok()
             {
                 let v = self.render_native(s)?;
@@ -579,7 +648,7 @@ impl LazyVars {
     }
 
     fn render_text(self: &Arc<Self>, s: &str) -> Result<String, TemplateError> {
-        let src = literals::keep_backslashes(s, false);
+        let src = literals::prepare(s, false);
         let root = self.derive(false, IndexMap::new());
         let res = self.inner.env.render_str(&src, root.root_value());
         self.merge_from(&root);
@@ -598,7 +667,7 @@ impl LazyVars {
 
     fn render_native(self: &Arc<Self>, s: &str) -> Result<Value, TemplateError> {
         let root = self.derive(true, IndexMap::new());
-        let src = literals::keep_backslashes(s, false);
+        let src = literals::prepare(s, false);
         let tmpl = self
             .inner
             .env
@@ -636,7 +705,7 @@ impl LazyVars {
 
     fn eval_expr_value(self: &Arc<Self>, expr: &str) -> Result<Value, TemplateError> {
         let root = self.derive(false, IndexMap::new());
-        let src = literals::keep_backslashes(expr, true);
+        let src = literals::prepare(expr, true);
         let compiled = self
             .inner
             .env
@@ -833,7 +902,7 @@ impl LazyVars {
         let res = self
             .inner
             .env
-            .render_str(&literals::keep_backslashes(s, false), root.root_value());
+            .render_str(&literals::prepare(s, false), root.root_value());
         res.map_err(|e| convert_error(e, s, &root))
     }
 

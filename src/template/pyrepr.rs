@@ -5,7 +5,40 @@
 //! `true`, `none`, `["a", "b"]`; these helpers restore Python's spelling for the
 //! formatter, the `string` filter and error messages.
 
-use minijinja::value::{Value, ValueKind};
+use std::sync::Arc;
+
+use minijinja::value::{Enumerator, Object, ObjectRepr, Value, ValueKind};
+
+/// The `(grouper, list)` items of `groupby`: Python's namedtuple `GroupTuple`.
+/// Ansible turns plain tuples into lists when it prints them, but this
+/// namedtuple keeps its parentheses, so it needs its own type.
+#[derive(Debug)]
+pub struct GroupTuple {
+    pub grouper: Value,
+    pub list: Value,
+}
+
+impl Object for GroupTuple {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match (key.as_usize(), key.as_str()) {
+            (Some(0), None) | (None, Some("grouper")) => Some(self.grouper.clone()),
+            (Some(1), None) | (None, Some("list")) => Some(self.list.clone()),
+            _ => None,
+        }
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(2)
+    }
+}
+
+fn is_group_tuple(v: &Value) -> bool {
+    v.downcast_object_ref::<GroupTuple>().is_some()
+}
 use serde_json::Value as Json;
 
 /// Python `str()` of a value: strings as-is, everything else as `repr()`.
@@ -50,7 +83,8 @@ pub fn py_repr(v: &Value, out: &mut String) {
             );
         }
         ValueKind::Seq | ValueKind::Iterable => {
-            let tuple = v.is_tuple();
+            // Plain tuples print as lists in Ansible's output.
+            let tuple = is_group_tuple(v);
             out.push(if tuple { '(' } else { '[' });
             if let Ok(iter) = v.try_iter() {
                 for (i, item) in iter.enumerate() {
@@ -178,6 +212,7 @@ pub fn type_name(v: &Value) -> &'static str {
         ValueKind::Number => "float",
         ValueKind::String => "str",
         ValueKind::Bytes => "bytes",
+        ValueKind::Seq if is_group_tuple(v) => "GroupTuple",
         ValueKind::Seq if v.is_tuple() => "tuple",
         ValueKind::Seq => "list",
         ValueKind::Map => "dict",

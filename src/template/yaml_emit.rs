@@ -5,32 +5,97 @@
 //! indentless sequences inside mappings and `-   key:` padding for indent 4,
 //! sorted keys, the YAML 1.1 implicit-type quoting rules (a string that would
 //! read back as bool/int/float/null is single-quoted), `'…'` vs `"…"` choice,
-//! and the `...` document end after a bare top-level scalar. Not covered:
-//! PyYAML's line folding of long scalars at 80 columns.
+//! no `...` after a bare scalar (AnsibleDumper), and PyYAML's folding
+//! at `width` (80): plain and quoted scalars break at a single space once the
+//! column passes the width, flow collections break between items; the writer
+//! tracks PyYAML's column / whitespace / indention state to do so.
 
 use serde_json::Value as Json;
 
-/// Dump `j` like `yaml.dump(j, indent=indent, default_flow_style=flow,
-/// sort_keys=sort, allow_unicode=True)`.
-pub fn dump(j: &Json, indent: usize, flow: Option<bool>, sort: bool) -> String {
-    let e = Emitter { indent, flow, sort };
-    let mut out = String::new();
-    if is_scalar(j) || is_empty_collection(j) || e.use_flow(j) {
-        out.push_str(&e.flow_node(j));
-        out.push('\n');
-        if is_scalar(j) {
-            out.push_str("...\n");
-        }
-        return out;
+/// Dump `j` like `yaml.dump(j, indent=indent, width=width,
+/// default_flow_style=flow, sort_keys=sort, allow_unicode=True)`.
+pub fn dump(
+    j: &Json,
+    indent: usize,
+    width: Option<usize>,
+    flow: Option<bool>,
+    sort: bool,
+) -> String {
+    // PyYAML: best_width is 80 unless a width > 2 * indent is given.
+    let width = width.filter(|w| *w > indent * 2).unwrap_or(80);
+    let e = Emitter {
+        indent,
+        width,
+        flow,
+        sort,
+    };
+    let mut w = Writer {
+        out: String::new(),
+        column: 0,
+        whitespace: true,
+        indention: true,
+    };
+    if is_scalar(j) {
+        // AnsibleDumper ends a bare scalar without PyYAML's `...` marker.
+        e.scalar(&mut w, j, indent, false, true);
+        w.line_break();
+        return w.out;
     }
-    e.block(j, 0, &mut out);
-    out
+    e.node(&mut w, j, None);
+    if w.column > 0 {
+        w.line_break();
+    }
+    w.out
 }
 
 struct Emitter {
     indent: usize,
+    width: usize,
     flow: Option<bool>,
     sort: bool,
+}
+
+/// The output stream with PyYAML's emitter bookkeeping.
+struct Writer {
+    out: String,
+    column: usize,
+    whitespace: bool,
+    indention: bool,
+}
+
+impl Writer {
+    fn write(&mut self, s: &str) {
+        self.out.push_str(s);
+        self.column += s.chars().count();
+    }
+
+    fn line_break(&mut self) {
+        self.out.push('\n');
+        self.column = 0;
+        self.whitespace = true;
+        self.indention = true;
+    }
+
+    fn write_indent(&mut self, indent: usize) {
+        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
+            self.line_break();
+        }
+        if self.column < indent {
+            self.whitespace = true;
+            let pad = " ".repeat(indent - self.column);
+            self.write(&pad);
+        }
+    }
+
+    fn indicator(&mut self, ind: &str, need_whitespace: bool, whitespace: bool, indention: bool) {
+        if self.whitespace || !need_whitespace {
+            self.write(ind);
+        } else {
+            self.write(&format!(" {ind}"));
+        }
+        self.whitespace = whitespace;
+        self.indention = self.indention && indention;
+    }
 }
 
 fn is_scalar(j: &Json) -> bool {
@@ -47,6 +112,9 @@ fn is_empty_collection(j: &Json) -> bool {
 
 impl Emitter {
     fn use_flow(&self, j: &Json) -> bool {
+        if is_empty_collection(j) {
+            return true;
+        }
         match self.flow {
             Some(f) => f,
             None => match j {
@@ -65,89 +133,270 @@ impl Emitter {
         v
     }
 
-    fn flow_node(&self, j: &Json) -> String {
-        match j {
-            Json::Array(a) => {
-                let items: Vec<String> = a.iter().map(|x| self.flow_node_in(x)).collect();
-                format!("[{}]", items.join(", "))
-            }
-            Json::Object(o) => {
-                let items: Vec<String> = self
-                    .entries(o)
-                    .into_iter()
-                    .map(|(k, v)| format!("{}: {}", scalar_str(k, true), self.flow_node_in(v)))
-                    .collect();
-                format!("{{{}}}", items.join(", "))
-            }
-            other => scalar(other, false),
+    /// PyYAML's increase_indent.
+    fn deeper(&self, parent: Option<usize>, flow: bool, indentless: bool) -> usize {
+        match parent {
+            None if flow => self.indent,
+            None => 0,
+            Some(p) if indentless => p,
+            Some(p) => p + self.indent,
         }
     }
 
-    fn flow_node_in(&self, j: &Json) -> String {
-        match j {
-            Json::Array(_) | Json::Object(_) => self.flow_node(j),
-            other => scalar(other, true),
-        }
-    }
-
-    /// Emit a non-empty collection in block style; the first line starts at
-    /// the current position (the caller wrote any indentation / `- `).
-    fn block(&self, j: &Json, col: usize, out: &mut String) {
-        match j {
-            Json::Object(o) => {
-                for (i, (k, v)) in self.entries(o).into_iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(&" ".repeat(col));
-                    }
-                    out.push_str(&scalar_str(k, false));
-                    out.push(':');
-                    self.value_after_key(v, col, out);
-                }
-            }
-            Json::Array(a) => {
-                for (i, v) in a.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(&" ".repeat(col));
-                    }
-                    out.push('-');
-                    if is_scalar(v) || is_empty_collection(v) || self.use_flow(v) {
-                        out.push(' ');
-                        out.push_str(&self.flow_node(v));
-                        out.push('\n');
-                    } else {
-                        let pad = self.indent.max(2) - 1;
-                        out.push_str(&" ".repeat(pad));
-                        self.block(v, col + pad + 1, out);
-                    }
-                }
-            }
-            other => {
-                out.push_str(&scalar(other, false));
-                out.push('\n');
-            }
-        }
-    }
-
-    fn value_after_key(&self, v: &Json, col: usize, out: &mut String) {
-        if is_scalar(v) || is_empty_collection(v) || self.use_flow(v) {
-            out.push(' ');
-            out.push_str(&self.flow_node(v));
-            out.push('\n');
+    /// A collection node; `parent` is the enclosing indent (None at the root).
+    fn node(&self, w: &mut Writer, j: &Json, parent: Option<usize>) {
+        if self.use_flow(j) {
+            self.flow_node(w, j, parent);
             return;
         }
-        out.push('\n');
-        match v {
-            // PyYAML writes sequences inside mappings without extra indentation.
-            Json::Array(_) => {
-                out.push_str(&" ".repeat(col));
-                self.block(v, col, out);
+        match j {
+            Json::Object(o) => {
+                let indent = self.deeper(parent, false, false);
+                for (k, v) in self.entries(o) {
+                    w.write_indent(indent);
+                    self.plain_or_quoted(w, k, indent, true, false);
+                    w.indicator(":", false, false, false);
+                    self.value(w, v, indent, true);
+                }
             }
-            _ => {
-                out.push_str(&" ".repeat(col + self.indent));
-                self.block(v, col + self.indent, out);
+            Json::Array(a) => {
+                // Sequences under a mapping key (indentless) go through value().
+                let indent = self.deeper(parent, false, false);
+                for v in a {
+                    w.write_indent(indent);
+                    w.indicator("-", true, false, true);
+                    self.value(w, v, indent, false);
+                }
+            }
+            other => self.scalar(w, other, self.deeper(parent, true, false), false, false),
+        }
+    }
+
+    fn value(&self, w: &mut Writer, v: &Json, indent: usize, in_mapping: bool) {
+        if is_scalar(v) {
+            self.scalar(w, v, indent + self.indent, false, true);
+        } else if in_mapping && !self.use_flow(v) && v.is_array() {
+            // PyYAML writes sequences inside mappings without extra indentation.
+            for item in v.as_array().into_iter().flatten() {
+                w.write_indent(indent);
+                w.indicator("-", true, false, true);
+                self.value(w, item, indent, false);
+            }
+        } else {
+            self.node(w, v, Some(indent));
+        }
+    }
+
+    fn flow_node(&self, w: &mut Writer, j: &Json, parent: Option<usize>) {
+        let indent = self.deeper(parent, true, false);
+        match j {
+            Json::Array(a) => {
+                w.indicator("[", true, true, false);
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        w.indicator(",", false, false, false);
+                    }
+                    if w.column > self.width {
+                        w.write_indent(indent);
+                    }
+                    self.flow_item(w, v, indent);
+                }
+                w.indicator("]", false, false, false);
+            }
+            Json::Object(o) => {
+                w.indicator("{", true, true, false);
+                for (i, (k, v)) in self.entries(o).into_iter().enumerate() {
+                    if i > 0 {
+                        w.indicator(",", false, false, false);
+                    }
+                    if w.column > self.width {
+                        w.write_indent(indent);
+                    }
+                    self.plain_or_quoted(w, k, indent, true, true);
+                    w.indicator(":", false, false, false);
+                    self.flow_item(w, v, indent);
+                }
+                w.indicator("}", false, false, false);
+            }
+            other => self.scalar(w, other, indent, false, false),
+        }
+    }
+
+    fn flow_item(&self, w: &mut Writer, v: &Json, indent: usize) {
+        if is_scalar(v) {
+            self.scalar(w, v, indent + self.indent, true, true);
+        } else {
+            self.flow_node(w, v, Some(indent));
+        }
+    }
+
+    fn scalar(&self, w: &mut Writer, j: &Json, indent: usize, in_flow: bool, split: bool) {
+        match j {
+            Json::String(s) => self.plain_or_quoted(w, s, indent, !split, in_flow),
+            other => {
+                let text = scalar(other, in_flow);
+                write_plain(w, &text, indent, self.width, false);
             }
         }
     }
+
+    fn plain_or_quoted(
+        &self,
+        w: &mut Writer,
+        s: &str,
+        indent: usize,
+        simple_key: bool,
+        in_flow: bool,
+    ) {
+        let split = !simple_key;
+        if needs_double(s) {
+            write_double_quoted(w, s, indent, self.width, split);
+        } else if plain_ok(s, in_flow) {
+            write_plain(w, s, indent, self.width, split);
+        } else {
+            write_single_quoted(w, s, indent, self.width, split);
+        }
+    }
+}
+
+/// Emitter.write_plain: a single space past the width becomes a line break.
+fn write_plain(w: &mut Writer, text: &str, indent: usize, width: usize, split: bool) {
+    if text.is_empty() {
+        return;
+    }
+    if !w.whitespace {
+        w.write(" ");
+    }
+    w.whitespace = false;
+    w.indention = false;
+    let chars: Vec<char> = text.chars().collect();
+    let (mut start, mut spaces) = (0usize, false);
+    for end in 0..=chars.len() {
+        let ch = chars.get(end).copied();
+        if spaces {
+            if ch != Some(' ') {
+                if start + 1 == end && w.column > width && split {
+                    w.write_indent(indent);
+                    w.whitespace = false;
+                    w.indention = false;
+                } else {
+                    let data: String = chars[start..end].iter().collect();
+                    w.write(&data);
+                }
+                start = end;
+            }
+        } else if ch.is_none() || ch == Some(' ') {
+            let data: String = chars[start..end].iter().collect();
+            w.write(&data);
+            start = end;
+        }
+        spaces = ch == Some(' ');
+    }
+}
+
+/// Emitter.write_single_quoted (no line breaks reach here).
+fn write_single_quoted(w: &mut Writer, text: &str, indent: usize, width: usize, split: bool) {
+    w.indicator("'", true, false, false);
+    let chars: Vec<char> = text.chars().collect();
+    let (mut start, mut spaces) = (0usize, false);
+    for end in 0..=chars.len() {
+        let ch = chars.get(end).copied();
+        if spaces {
+            if ch != Some(' ') {
+                if start + 1 == end && w.column > width && split && start != 0 && end != chars.len()
+                {
+                    w.write_indent(indent);
+                } else {
+                    let data: String = chars[start..end].iter().collect();
+                    w.write(&data);
+                }
+                start = end;
+            }
+        } else if (ch.is_none() || ch == Some(' ') || ch == Some('\'')) && start < end {
+            let data: String = chars[start..end].iter().collect();
+            w.write(&data);
+            start = end;
+        }
+        if ch == Some('\'') {
+            w.write("''");
+            start = end + 1;
+        }
+        spaces = ch == Some(' ');
+    }
+    w.indicator("'", false, false, false);
+}
+
+fn escape_char(c: char) -> String {
+    match c {
+        '\0' => "\\0".into(),
+        '\u{7}' => "\\a".into(),
+        '\u{8}' => "\\b".into(),
+        '\t' => "\\t".into(),
+        '\n' => "\\n".into(),
+        '\u{b}' => "\\v".into(),
+        '\u{c}' => "\\f".into(),
+        '\r' => "\\r".into(),
+        '\u{1b}' => "\\e".into(),
+        '"' => "\\\"".into(),
+        '\\' => "\\\\".into(),
+        '\u{85}' => "\\N".into(),
+        '\u{a0}' => "\\_".into(),
+        '\u{2028}' => "\\L".into(),
+        '\u{2029}' => "\\P".into(),
+        c if (c as u32) <= 0xff => format!("\\x{:02X}", c as u32),
+        c if (c as u32) <= 0xffff => format!("\\u{:04X}", c as u32),
+        c => format!("\\U{:08X}", c as u32),
+    }
+}
+
+/// Emitter.write_double_quoted (allow_unicode), with `\`-continued folding.
+fn write_double_quoted(w: &mut Writer, text: &str, indent: usize, width: usize, split: bool) {
+    w.indicator("\"", true, false, false);
+    let chars: Vec<char> = text.chars().collect();
+    let mut start = 0usize;
+    for end in 0..=chars.len() {
+        let ch = chars.get(end).copied();
+        let printable = |c: char| {
+            (' '..='~').contains(&c)
+                || ('\u{a0}'..='\u{d7ff}').contains(&c)
+                || ('\u{e000}'..='\u{fffd}').contains(&c)
+        };
+        let special = match ch {
+            None => true,
+            Some(c) => "\"\\\u{85}\u{2028}\u{2029}\u{feff}".contains(c) || !printable(c),
+        };
+        if special {
+            if start < end {
+                let data: String = chars[start..end].iter().collect();
+                w.write(&data);
+                start = end;
+            }
+            if let Some(c) = ch {
+                w.write(&escape_char(c));
+                start = end + 1;
+            }
+        }
+        if 0 < end
+            && end + 1 < chars.len()
+            && (ch == Some(' ') || start >= end)
+            && w.column + end.saturating_sub(start) > width
+            && split
+        {
+            let mut data: String = chars[start.min(end)..end].iter().collect();
+            data.push('\\');
+            if start < end {
+                start = end;
+            }
+            w.write(&data);
+            w.write_indent(indent);
+            w.whitespace = false;
+            w.indention = false;
+            if chars.get(start) == Some(&' ') {
+                w.write("\\");
+            }
+        }
+    }
+    w.indicator("\"", false, false, false);
 }
 
 fn scalar(j: &Json, in_flow: bool) -> String {
