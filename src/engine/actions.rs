@@ -45,6 +45,35 @@ fn warn_args_template_once(span: &crate::error::Span) {
 
 impl Engine {
     pub async fn run_action(self: &Arc<Self>, ht: &HostTask<'_>, ctx: &Context) -> ActionOut {
+        let Some(secs) = ht.timeout else {
+            return self.run_action_untimed(ht, ctx).await;
+        };
+        let run = self.run_action_untimed(ht, ctx);
+        match tokio::time::timeout(Duration::from_secs(secs), run).await {
+            Ok(out) => out,
+            // Ansible 2.19's wording and result. Dropping the action drops its
+            // command's frame: the host shell is then replaced, not reused.
+            Err(_) => {
+                let task = &ht.next.task;
+                let head = format!("Timed out after {secs} second(s)");
+                let mut out = failed_with_block(
+                    task,
+                    format!("Task failed: {head}."),
+                    super::task::failure_block(task, &head, ""),
+                );
+                out.result.insert(
+                    "timedout".into(),
+                    serde_json::json!({
+                        "frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.",
+                        "period": secs,
+                    }),
+                );
+                out
+            }
+        }
+    }
+
+    async fn run_action_untimed(self: &Arc<Self>, ht: &HostTask<'_>, ctx: &Context) -> ActionOut {
         let task = &ht.next.task;
         let short = short_action(&task.action);
         // assert's `that` holds expressions, not templates: keep it raw.

@@ -103,6 +103,8 @@ pub struct HostTask<'a> {
     pub diff: bool,
     pub env: Vec<(String, String)>,
     pub delegate_to: Option<String>,
+    /// The `timeout:` keyword in seconds (each action, so each loop item).
+    pub timeout: Option<u64>,
 }
 
 const NO_LOG_MSG: &str =
@@ -193,6 +195,14 @@ impl Engine {
                 }
             },
         };
+        let timeout = inherited(&next.parents, task, |c| c.timeout.clone())
+            .or_else(|| pctx.common.timeout.clone())
+            .and_then(|v| self.templar.render_value(&v, &ctx).ok())
+            .and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            })
+            .filter(|&t| t > 0);
         let ht = HostTask {
             pctx,
             host,
@@ -201,6 +211,7 @@ impl Engine {
             diff,
             env,
             delegate_to,
+            timeout,
         };
 
         let (result, unreachable, include, control, verbose_always) = match &task.loop_ {

@@ -73,6 +73,8 @@ pub struct Common {
     pub remote_user: Option<Value>,
     pub connection: Option<Value>,
     pub notify: Vec<String>,
+    /// Seconds the task's action may run (`timeout:`; 0 or unset: no limit).
+    pub timeout: Option<Value>,
     /// `become*` keywords are accepted and kept for when privilege escalation lands.
     pub become_: IndexMap<String, Value>,
 }

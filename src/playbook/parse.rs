@@ -641,6 +641,7 @@ fn parse_common(node: &Node) -> Result<Common, Error> {
         remote_user: node.get("remote_user").map(Node::to_json),
         connection: node.get("connection").map(Node::to_json),
         notify: node.get("notify").map(list_of_strings).unwrap_or_default(),
+        timeout: node.get("timeout").map(Node::to_json),
         become_: Default::default(),
     };
     if let NodeKind::Map(entries) = &node.kind {
