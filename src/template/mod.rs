@@ -30,7 +30,7 @@ mod unit_tests;
 use std::collections::HashMap;
 use std::error::Error as _;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, LazyLock, Mutex, RwLock};
 
 use indexmap::IndexMap;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
@@ -352,7 +352,7 @@ pub(crate) fn undefined_error(value: &Value) -> Error {
 
 /// Convert a minijinja error into a [`TemplateError`], recovering a wrapped
 /// `TemplateError` and naming undefined variables.
-fn convert_error(err: Error, src: &str, root: &LazyVars) -> TemplateError {
+fn convert_error(err: Error, src: &str, root: &Arc<LazyVars>) -> TemplateError {
     // A TemplateError carried as the source (filters, lookups, lazy vars).
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&err);
     while let Some(e) = cur {
@@ -514,8 +514,35 @@ impl LazyVars {
             .and_then(|m| m.get(name).cloned())
     }
 
+    /// Python's type name for a simple variable path (`d`, `d.a`, `x[0]`),
+    /// as ansible-core 2.19 names it in "object of type … has no attribute".
+    fn path_type(self: &Arc<Self>, base: &str) -> Option<&'static str> {
+        static PATH: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
+            regex::Regex::new(
+                r#"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[\s*(?:\d+|'[^']*'|"[^"]*")\s*\])*$"#,
+            )
+            .ok()
+        });
+        static HOSTVARS: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
+            regex::Regex::new(r#"^hostvars(?:\.[A-Za-z_][\w.-]*|\[\s*(?:'[^']*'|"[^"]*")\s*\])$"#)
+                .ok()
+        });
+        let base = base.trim();
+        if HOSTVARS.as_ref().is_some_and(|r| r.is_match(base)) {
+            return Some("HostVarsVars");
+        }
+        if !PATH.as_ref().is_some_and(|r| r.is_match(base)) {
+            return None;
+        }
+        let compiled = self.inner.env.compile_expression(base).ok()?;
+        let v = compiled
+            .eval(self.derive(false, IndexMap::new()).root_value())
+            .ok()?;
+        (!v.is_undefined()).then(|| pyrepr::type_name(&v))
+    }
+
     /// Error for an undefined expression like `foo` or `foo.bar` / `foo["bar"]`.
-    fn undefined_for(&self, expr: &str) -> Option<TemplateError> {
+    fn undefined_for(self: &Arc<Self>, expr: &str) -> Option<TemplateError> {
         if expr.is_empty() || expr.starts_with('(') {
             return None;
         }
@@ -527,13 +554,19 @@ impl LazyVars {
             );
         }
         // Attribute or item access on a defined value.
+        // The attribute as Python's repr shows it: 'name' or 5.
         let (base, attr) = if expr.ends_with(']') {
             let open = expr.rfind('[')?;
-            let key = &expr[open + 1..expr.len() - 1];
-            (&expr[..open], key.trim_matches('"').to_string())
+            let key = expr[open + 1..expr.len() - 1].trim();
+            let attr = if key.chars().all(|c| c.is_ascii_digit()) {
+                key.to_string()
+            } else {
+                format!("'{}'", key.trim_matches(|c| c == '"' || c == '\''))
+            };
+            (&expr[..open], attr)
         } else {
             let dot = expr.rfind('.')?;
-            (&expr[..dot], expr[dot + 1..].to_string())
+            (&expr[..dot], format!("'{}'", &expr[dot + 1..]))
         };
         let root_name: String = base
             .chars()
@@ -542,10 +575,12 @@ impl LazyVars {
         if let Some(te) = self.inner_undefined(&root_name) {
             return Some(te);
         }
-        let message = if expr.ends_with(']') && attr.chars().all(|c| c.is_ascii_digit()) {
-            format!("list object has no element {attr}")
+        // An unknown host in hostvars is named by its lookup alone.
+        let message = if base.trim() == "hostvars" {
+            format!("hostvars[{attr}]")
         } else {
-            format!("'dict object' has no attribute '{attr}'")
+            let ty = self.path_type(base).unwrap_or("dict");
+            format!("object of type '{ty}' has no attribute {attr}")
         };
         Some(TemplateError::Undefined {
             name: expr.to_string(),
@@ -729,7 +764,7 @@ impl LazyVars {
         })
     }
 
-    fn to_json(&self, v: &Value, src: &str) -> Result<Json, TemplateError> {
+    fn to_json(self: &Arc<Self>, v: &Value, src: &str) -> Result<Json, TemplateError> {
         value_to_json(v).map_err(|e| convert_error(e, src, self))
     }
 
