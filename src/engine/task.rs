@@ -262,6 +262,11 @@ impl Engine {
         if unreachable && ignore_unreachable {
             result.insert("skipped".into(), Value::Bool(true));
         }
+        let error_block = (outcome == Outcome::Failed && task.loop_.is_none())
+            .then(|| self.module_failure_block(task, &result, no_log));
+        if error_block.is_some() {
+            mark_exception(&mut result);
+        }
         let registered = if task.loop_.is_some() {
             loop_registered_value(&result)
         } else {
@@ -319,8 +324,7 @@ impl Engine {
             result: shown,
             item_label: None,
             verbose_always: verbose_always && !no_log,
-            error: (outcome == Outcome::Failed && task.loop_.is_none())
-                .then(|| self.module_failure_block(task, &result, no_log)),
+            error: error_block,
             is_loop: task.loop_.is_some() && !summary_line,
         };
         // Includes announce themselves instead of a status line; meta tasks
@@ -445,6 +449,10 @@ impl Engine {
         no_log: bool,
         ignored: bool,
     ) -> TaskEnd {
+        let mut r = r;
+        if error.as_deref().is_some_and(|e| !e.is_empty()) {
+            mark_exception(&mut r);
+        }
         // A skipped task is registered as Ansible returns it: no `failed` key.
         let registered = if outcome == Outcome::Skipped {
             Value::Object(r.clone())
@@ -827,6 +835,14 @@ impl Engine {
                 } else {
                     Value::Object(r.clone())
                 };
+                let error = failed.then(|| {
+                    item_block
+                        .take()
+                        .unwrap_or_else(|| self.module_failure_block(task, &r, no_log))
+                });
+                if error.as_deref().is_some_and(|e| !e.is_empty()) {
+                    mark_exception(&mut r);
+                }
                 self.emit(&Event::ItemResult(&HostResult {
                     host: ht.host.to_string(),
                     delegated_to: ht.delegate_to.clone(),
@@ -835,11 +851,7 @@ impl Engine {
                     result: display_form(&task.action, shown),
                     item_label: Some(label),
                     verbose_always: verbose_always && !no_log,
-                    error: failed.then(|| {
-                        item_block
-                            .take()
-                            .unwrap_or_else(|| self.module_failure_block(task, &r, no_log))
-                    }),
+                    error,
                     is_loop: false,
                 }));
             }
@@ -973,11 +985,13 @@ impl Engine {
                                 out.push(serde_json::json!({"key": k, "value": v}));
                             }
                         }
-                        other => return Err(format!(
+                        other => {
+                            return Err(format!(
                             "the 'dict' lookup plugin expects a dictionary, got '{}' of type {}",
                             crate::output::python_repr(&other, false),
                             json_type_name(&other)
-                        )),
+                        ))
+                        }
                     }
                 }
                 Ok(out)
@@ -1361,6 +1375,13 @@ pub fn registered_value(r: &Map<String, Value>) -> Value {
     let failed = out.get("failed").map(truthy).unwrap_or(false);
     out.insert("failed".into(), Value::Bool(failed));
     Value::Object(out)
+}
+
+/// A failure reported with an `[ERROR]` block came from an exception in
+/// Ansible, whose result keeps an `exception` key (never displayed).
+fn mark_exception(r: &mut Map<String, Value>) {
+    r.entry("exception")
+        .or_insert_with(|| Value::String("(traceback unavailable)".into()));
 }
 
 /// A loop's aggregate as registered: no `failed: false` is added there
