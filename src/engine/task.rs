@@ -383,7 +383,13 @@ impl Engine {
                     });
                 }
                 Err(e) => {
-                    let inner = format!("Error while evaluating conditional: {e}");
+                    let inner = match &e {
+                        // An expression that does not parse is named so.
+                        TemplateError::Syntax { message, .. } => {
+                            format!("Syntax error in expression: {message}")
+                        }
+                        e => format!("Error while evaluating conditional: {e}"),
+                    };
                     return Err(Failure {
                         msg: format!("Task failed: {inner}"),
                         block: caused_block(None, &inner, task, span),

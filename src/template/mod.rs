@@ -84,8 +84,8 @@ pub enum TemplateError {
     /// A variable's value refers back to itself.
     #[error("recursive loop detected in template string: {0}")]
     Recursion(String),
-    /// The template does not parse.
-    #[error("template error while templating string: {message}. String: {source_text}")]
+    /// The template does not parse; `message` is worded as Jinja2's.
+    #[error("Syntax error in template: {message}")]
     Syntax {
         message: String,
         source_text: String,
@@ -364,9 +364,21 @@ fn convert_error(err: Error, src: &str, root: &Arc<LazyVars>) -> TemplateError {
     match err.kind() {
         ErrorKind::SyntaxError | ErrorKind::BadEscape => {
             return TemplateError::Syntax {
-                message: err.detail().unwrap_or("syntax error").to_string(),
+                message: jinja_syntax_message(&err, src),
                 source_text: src.to_string(),
             }
+        }
+        // Jinja2 finds unknown filters and tests when compiling.
+        ErrorKind::UnknownFilter | ErrorKind::UnknownTest => {
+            let detail = err.detail().unwrap_or("");
+            let (what, name) = match detail.split_once(' ') {
+                Some((w, rest)) => (w, rest.trim_end_matches(" is unknown")),
+                None => ("filter", detail),
+            };
+            return TemplateError::Syntax {
+                message: format!("No {what} named '{name}'."),
+                source_text: src.to_string(),
+            };
         }
         ErrorKind::UndefinedError => {}
         _ => {
@@ -394,6 +406,61 @@ fn convert_error(err: Error, src: &str, root: &Arc<LazyVars>) -> TemplateError {
         name: String::new(),
         message: format!("undefined variable in template: {src}"),
     }
+}
+
+/// minijinja's syntax error worded as Jinja2's parser words it, for the
+/// common cases (the rest keep minijinja's wording).
+fn jinja_syntax_message(err: &Error, src: &str) -> String {
+    let detail = err.detail().unwrap_or("syntax error");
+    // The offending token's text, from the error's byte range.
+    let token = err
+        .range()
+        .and_then(|r| src.get(r))
+        .map(str::to_string)
+        .unwrap_or_default();
+    if detail.starts_with("unexpected end of input") {
+        return "unexpected 'end of template'".into();
+    }
+    if detail == "unexpected end of variable block" {
+        return "unexpected 'end of print statement'".into();
+    }
+    if detail == "unexpected input after expression" {
+        return "chunk after expression".into();
+    }
+    if detail == "unexpected end of string" {
+        // Jinja's lexer stops at the opening quote it cannot match and
+        // gives its (character) index.
+        let mut open: Option<(char, usize)> = None;
+        let mut escaped = false;
+        for (i, c) in src.chars().enumerate() {
+            match open {
+                Some(_) if escaped => escaped = false,
+                Some(_) if c == '\\' => escaped = true,
+                Some((q, _)) if c == q => open = None,
+                None if c == '\'' || c == '"' => open = Some((c, i)),
+                _ => {}
+            }
+        }
+        if let Some((q, at)) = open {
+            let shown = if q == '\'' { "\"'\"" } else { "'\"'" };
+            return format!("unexpected char {shown} at {at}");
+        }
+    }
+    if let Some(rest) = detail.strip_prefix("unexpected ") {
+        if let Some((_, expected)) = rest.split_once(", expected ") {
+            let expected = match expected {
+                "end of variable block" => "end of print statement",
+                "end of block" => "end of statement block",
+                other => other,
+            };
+            if !token.is_empty() {
+                return format!("expected token '{expected}', got '{token}'");
+            }
+        } else if let Some(t) = rest.strip_prefix('`').and_then(|r| r.strip_suffix('`')) {
+            return format!("unexpected '{t}'");
+        }
+    }
+    detail.to_string()
 }
 
 fn render_mj_error(err: &Error) -> String {
