@@ -624,7 +624,15 @@ impl Engine {
                 self.end_batch(pctx);
                 return end;
             }
-            if any_fatal_failure || self.max_fail_exceeded(pctx) {
+            if any_fatal_failure {
+                self.abort_batch(pctx);
+                return PlayEnd::Abort;
+            }
+            // Ansible's linear strategy announces the breach, then (every
+            // host now failed) that no hosts are left.
+            if self.max_fail_exceeded(pctx) {
+                self.emit(&Event::NoHostsRemaining);
+                self.emit(&Event::NoHostsRemaining);
                 self.abort_batch(pctx);
                 return PlayEnd::Abort;
             }

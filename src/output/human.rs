@@ -368,6 +368,7 @@ impl<W: Write + Send> Sink for Human<W> {
                 let _ = writeln!(std::io::stderr().lock(), "[WARNING]: {msg}");
             }
             Event::NoHostsMatched => self.write("skipping: no hosts matched\n"),
+            Event::NoHostsRemaining => self.write(&banner("NO MORE HOSTS LEFT")),
             Event::Recap(stats) => {
                 self.bar_start("", 0);
                 let mut s = banner("PLAY RECAP");
