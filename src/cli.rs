@@ -118,6 +118,9 @@ pub struct PlaybookArgs {
     /// Parse the playbook and exit.
     #[arg(long = "syntax-check")]
     pub syntax_check: bool,
+    /// Run handlers even on hosts that failed.
+    #[arg(long = "force-handlers")]
+    pub force_handlers: bool,
     /// Start at the task with this name.
     #[arg(long = "start-at-task")]
     pub start_at_task: Option<String>,

@@ -20,6 +20,8 @@ pub struct Config {
     pub private_key_file: Option<PathBuf>,
     pub forks: Option<usize>,
     pub host_key_checking: Option<bool>,
+    /// `force_handlers`: run notified handlers on hosts that failed.
+    pub force_handlers: Option<bool>,
     pub timeout: Option<u64>,
     pub verbosity: Option<u8>,
     pub ssh_args: Option<String>,
@@ -79,6 +81,9 @@ impl Config {
         if let Some((v, _)) = get("defaults", "host_key_checking") {
             cfg.host_key_checking = Some(ansible_bool(v));
         }
+        if let Some((v, _)) = get("defaults", "force_handlers") {
+            cfg.force_handlers = Some(ansible_bool(v));
+        }
         if let Some((v, l)) = get("defaults", "timeout") {
             cfg.timeout = Some(v.parse().map_err(|_| bad("timeout", *l, "an integer"))?);
         }
@@ -114,6 +119,9 @@ impl Config {
         }
         if let Some(v) = env.get("ANSIBLE_HOST_KEY_CHECKING") {
             self.host_key_checking = Some(ansible_bool(v));
+        }
+        if let Some(v) = env.get("ANSIBLE_FORCE_HANDLERS") {
+            self.force_handlers = Some(ansible_bool(v));
         }
         if let Some(v) = env.get("ANSIBLE_TIMEOUT") {
             self.timeout = Some(int("ANSIBLE_TIMEOUT", v)?);

@@ -91,7 +91,10 @@ pub fn unquote(s: &str) -> &str {
 pub fn parse_kv(s: &str, check_raw: bool) -> IndexMap<String, Value> {
     let mut options = IndexMap::new();
     let mut raw: Vec<String> = Vec::new();
-    for token in split_args(s) {
+    for orig in split_args(s) {
+        // Escape sequences are decoded before the split (`_decode_escapes`);
+        // free-form text keeps them as written.
+        let token = decode_escapes(&orig);
         // The first '=' after position 0 that is not escaped.
         let pos = token
             .char_indices()
@@ -100,11 +103,11 @@ pub fn parse_kv(s: &str, check_raw: bool) -> IndexMap<String, Value> {
             .map(|(i, _)| i);
         match pos {
             None if token.contains("\\=") => raw.push(token.replace("\\=", "=")),
-            None => raw.push(token),
+            None => raw.push(orig),
             Some(pos) => {
                 let k = token[..pos].trim();
                 if check_raw && !RAW_OPTIONS.contains(&k) {
-                    raw.push(token.clone());
+                    raw.push(orig.clone());
                 } else {
                     let v = unquote(token[pos + 1..].trim()).to_string();
                     options.insert(k.to_string(), Value::String(v));
@@ -116,6 +119,59 @@ pub fn parse_kv(s: &str, check_raw: bool) -> IndexMap<String, Value> {
         options.insert("_raw_params".to_string(), Value::String(raw.join(" ")));
     }
     options
+}
+
+/// Ansible's `_decode_escapes`: Python's unicode-escape decoding of
+/// `\\UXXXXXXXX`, `\\uXXXX`, `\\xXX` and `\\` + one of `\\'"abfnrtv`; anything
+/// else (`\\=`, `\\N{…}` here) is kept as written.
+fn decode_escapes(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c != '\\' || i + 1 >= chars.len() {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let hex = |n: usize| -> Option<char> {
+            let digits: String = chars.get(i + 2..i + 2 + n)?.iter().collect();
+            if digits.len() != n || !digits.chars().all(|d| d.is_ascii_hexdigit()) {
+                return None;
+            }
+            u32::from_str_radix(&digits, 16)
+                .ok()
+                .and_then(char::from_u32)
+        };
+        let (decoded, used) = match chars[i + 1] {
+            '\\' => (Some('\\'), 2),
+            '\'' => (Some('\''), 2),
+            '"' => (Some('"'), 2),
+            'a' => (Some('\u{7}'), 2),
+            'b' => (Some('\u{8}'), 2),
+            'f' => (Some('\u{c}'), 2),
+            'n' => (Some('\n'), 2),
+            'r' => (Some('\r'), 2),
+            't' => (Some('\t'), 2),
+            'v' => (Some('\u{b}'), 2),
+            'x' => (hex(2), 4),
+            'u' => (hex(4), 6),
+            'U' => (hex(8), 10),
+            _ => (None, 0),
+        };
+        match decoded {
+            Some(d) => {
+                out.push(d);
+                i += used;
+            }
+            None => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Python's `shlex.split` (POSIX mode, no comments).
@@ -146,6 +202,16 @@ mod tests {
         assert_eq!(o["a"], json!("1"));
         assert_eq!(o["b"], json!("x y"));
         assert_eq!(o["_raw_params"], json!("free"));
+    }
+
+    #[test]
+    fn kv_values_decode_escapes() {
+        let o = parse_kv(r#"content="a\nb\x41\u00e9\\" x=a\=b"#, false);
+        assert_eq!(o["content"], Value::String("a\nbA\u{e9}\\".into()));
+        assert_eq!(o["x"], Value::String("a\\=b".into()));
+        // Free-form text keeps its escapes as written.
+        let o = parse_kv(r"echo a\nb", true);
+        assert_eq!(o["_raw_params"], Value::String(r"echo a\nb".into()));
     }
 
     #[test]

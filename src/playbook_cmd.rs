@@ -52,6 +52,7 @@ pub fn run(config: &Config, a: PlaybookArgs) -> Result<i32, Error> {
         defaults: crate::cli::conn_defaults(config, &a.common),
         start_at_task: a.start_at_task.clone(),
         config_file: config.path.clone(),
+        force_handlers: a.force_handlers || config.force_handlers.unwrap_or(false),
     };
     if a.list_hosts || a.list_tasks || a.list_tags {
         return list(&books, &inventory, &opts, &a);

@@ -242,7 +242,12 @@ impl Engine {
     fn args_failure(&self, task: &crate::playbook::Task, key: &str, err: &str) -> ActionOut {
         let outer = format!("Finalization of task args for '{}' failed", task.fqcn());
         let inner = format!("Error while resolving value for '{key}': {err}");
-        let block = super::task::caused_block(Some(&outer), &inner, task, task.arg_spans.get(key));
+        // Free-form `k=v` text has one origin: where the text starts.
+        let span = task
+            .arg_spans
+            .get(key)
+            .or_else(|| task.arg_spans.get("_raw_params"));
+        let block = super::task::caused_block(Some(&outer), &inner, task, span);
         failed_with_block(task, format!("Task failed: {outer}: {inner}"), block)
     }
 

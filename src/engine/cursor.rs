@@ -168,6 +168,18 @@ impl Cursor {
         });
     }
 
+    /// Would a failure now be caught? True when an enclosing block is in its
+    /// main section and has a `rescue:` (Ansible's `is_any_block_rescuing`,
+    /// which decides between the `rescued` and `failed` counts).
+    pub fn rescuing(&self) -> bool {
+        self.stack.iter().any(|f| match &f.src {
+            Source::Block { block, section, .. } => {
+                *section == Section::Main && !block.rescue.is_empty()
+            }
+            Source::List { .. } => false,
+        })
+    }
+
     /// Report how the current task ended; moves to what comes next.
     /// Call after `peek` returned a task. For an include, call `complete`
     /// first and then `push_include`.

@@ -27,7 +27,7 @@ use crate::inventory::Inventory;
 use crate::output::{Event, HostResult, HostStats, Outcome, Sink};
 use crate::playbook::{Block, Play, Playbook, Task, TaskNode, Vars};
 use crate::template::{Context, Templar};
-use cursor::{Cursor, Next, Transition};
+use cursor::{Cursor, Next};
 use state::{EngineHostVars, Hosts};
 use task::{Control, TaskEnd};
 
@@ -45,6 +45,9 @@ pub struct RunOptions {
     pub defaults: ConnDefaults,
     pub start_at_task: Option<String>,
     pub config_file: Option<PathBuf>,
+    /// `--force-handlers` (or the config's): the default for plays that
+    /// do not set `force_handlers`.
+    pub force_handlers: bool,
 }
 
 /// Exit codes as ansible-playbook's.
@@ -90,6 +93,7 @@ struct FreeBanners {
 #[derive(Clone)]
 struct Banner {
     id: usize,
+    handler: bool,
     name: String,
     action: String,
     path: String,
@@ -179,7 +183,7 @@ impl Engine {
                     b.last = Some(t.id);
                     self.sink.event(&Event::TaskStart {
                         name: &t.name,
-                        handler: false,
+                        handler: t.handler,
                         action: &t.action,
                         path: Some(&t.path),
                         hosts: 1,
@@ -317,7 +321,11 @@ impl Engine {
                 play_hosts: hosts.clone(),
                 batch: batch.clone(),
                 handlers: handlers.clone(),
-                force_handlers: play.force_handlers.as_ref().map(truthy).unwrap_or(false),
+                force_handlers: play
+                    .force_handlers
+                    .as_ref()
+                    .map(truthy)
+                    .unwrap_or(self.opts.force_handlers),
                 max_fail_percentage: play
                     .max_fail_percentage
                     .as_ref()
@@ -348,19 +356,20 @@ impl Engine {
             }
             let mut end = PlayEnd::Done;
             for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
-                if section.is_empty() {
-                    continue;
+                // Every section ends in a flush, even an empty one (a handler
+                // may have notified one defined before it).
+                if !section.is_empty() {
+                    let nodes = Arc::new(section.clone());
+                    end = if pctx.free {
+                        self.run_tasks_free(&pctx, nodes).await
+                    } else {
+                        self.run_tasks(&pctx, nodes).await
+                    };
+                    if end != PlayEnd::Done {
+                        break;
+                    }
                 }
-                let nodes = Arc::new(section.clone());
-                end = if pctx.free {
-                    self.run_tasks_free(&pctx, nodes).await
-                } else {
-                    self.run_tasks(&pctx, nodes).await
-                };
-                if end != PlayEnd::Done {
-                    break;
-                }
-                self.flush_handlers(&pctx).await;
+                self.flush_handlers(&pctx, None, true).await;
             }
             for h in &batch {
                 self.hosts.slot(h).with(|s| s.notified.clear());
@@ -610,13 +619,21 @@ impl Engine {
                 any_fatal_failure |= step.fatal;
             }
             if next_is_flush(&next) {
-                self.flush_handlers(pctx).await;
+                self.flush_handlers(pctx, Some(&group), false).await;
             }
             if let Some(end) = end {
                 self.end_batch(pctx);
                 return end;
             }
-            if any_fatal_failure || self.max_fail_exceeded(pctx) {
+            if any_fatal_failure {
+                self.abort_batch(pctx);
+                return PlayEnd::Abort;
+            }
+            // Ansible's linear strategy announces the breach, then (every
+            // host now failed) that no hosts are left.
+            if self.max_fail_exceeded(pctx) {
+                self.emit(&Event::NoHostsRemaining);
+                self.emit(&Event::NoHostsRemaining);
                 self.abort_batch(pctx);
                 return PlayEnd::Abort;
             }
@@ -686,19 +703,21 @@ impl Engine {
             return step;
         }
         if failed {
-            match c.complete(true) {
-                Transition::Rescued => {
+            // Counted as rescued when some enclosing block will rescue it,
+            // even if an inner block's `always:` runs first.
+            let rescuing = c.rescuing();
+            c.complete(true);
+            match rescuing {
+                true => {
                     self.stat(host, |s| s.rescued += 1);
                     self.hosts.slot(host).with(|s| {
-                        s.set_facts.insert(
-                            "ansible_failed_task".into(),
-                            serde_json::json!({"name": next.task.common.name.clone().unwrap_or_default()}),
-                        );
+                        s.set_facts
+                            .insert("ansible_failed_task".into(), failed_task_value(&next.task));
                         s.set_facts
                             .insert("ansible_failed_result".into(), end.result.clone());
                     });
                 }
-                _ => {
+                false => {
                     self.stat(host, |s| s.failed += 1);
                     self.hosts.slot(host).with(|s| s.failed = true);
                     step.fatal = self.any_errors_fatal(pctx, next);
@@ -763,6 +782,7 @@ impl Engine {
                     // The banner waits for the task's first shown result.
                     let banner = Banner {
                         id: Arc::as_ptr(&next.task) as usize,
+                        handler: false,
                         name: eng.task_banner_name(&pctx, &next.task),
                         action: next.task.action.clone(),
                         path: format!("{}:{}", next.task.span.file.display(), next.task.span.line),
@@ -790,8 +810,18 @@ impl Engine {
                         if let Ok(mut s) = stop.lock() {
                             s.get_or_insert(v);
                         }
-                        break;
+                        return;
                     }
+                    // Under free each host flushes its own handlers.
+                    if next_is_flush(&next) {
+                        let me = std::slice::from_ref(&host);
+                        eng.flush_handlers(&pctx, Some(me), false).await;
+                    }
+                }
+                // The section's closing flush, host by host too.
+                if stop.lock().map(|s| s.is_none()).unwrap_or(false) {
+                    let me = std::slice::from_ref(&host);
+                    eng.flush_handlers(&pctx, Some(me), true).await;
                 }
             });
         }
@@ -858,6 +888,30 @@ impl Engine {
         }
         tags.extend(next.task.common.tags.iter().map(String::as_str));
         tag_selected(&tags, &self.opts.tags, &self.opts.skip_tags)
+    }
+
+    /// One handler on one host under `strategy: free`: its banner waits for
+    /// its result, as a task's does.
+    async fn run_handler_free(
+        self: &Arc<Self>,
+        pctx: &Arc<PlayCtx>,
+        h: &Next,
+        host: &str,
+    ) -> TaskEnd {
+        let banner = Banner {
+            id: Arc::as_ptr(&h.task) as usize,
+            handler: true,
+            name: self.task_banner_name(pctx, &h.task),
+            action: h.task.action.clone(),
+            path: format!("{}:{}", h.task.span.file.display(), h.task.span.line),
+        };
+        if let Ok(mut b) = self.free_banners.lock() {
+            b.running.insert(host.to_string(), banner);
+        }
+        self.task_seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let _permit = self.forks.clone().acquire_owned().await;
+        self.exec_task(pctx, host, h).await
     }
 
     /// Run one task on a group of hosts at once; results are printed as each
@@ -980,49 +1034,95 @@ impl Engine {
     }
 
     /// Run notified handlers in definition order on the hosts that notified
-    /// them (by name or `listen` topic). Notifications made by handlers
-    /// themselves are run in a further round.
-    async fn flush_handlers(self: &Arc<Self>, pctx: &Arc<PlayCtx>) {
-        for _round in 0..8 {
-            let snapshot: IndexMap<String, HashSet<String>> = pctx
-                .batch
-                .iter()
-                .map(|h| {
-                    (
-                        h.clone(),
-                        self.hosts.slot(h).with(|s| std::mem::take(&mut s.notified)),
-                    )
-                })
-                .collect();
-            if snapshot.values().all(HashSet::is_empty) {
-                return;
-            }
-            for h in &pctx.handlers {
-                let name = h.task.display_name();
-                let group: Vec<String> = snapshot
-                    .iter()
-                    .filter(|(host, notified)| {
-                        (notified.contains(&name)
-                            || h.task.listen.iter().any(|l| notified.contains(l)))
-                            && !pctx.is_ended(host)
-                            && self
-                                .hosts
-                                .slot(host)
-                                .with(|s| (!s.failed || pctx.force_handlers) && !s.unreachable)
-                    })
-                    .map(|(host, _)| host.clone())
-                    .collect();
-                if group.is_empty() {
-                    continue;
-                }
-                let ends = self.run_task_on(pctx, h, &group, true).await;
-                for (host, end) in ends {
-                    self.account(&host, &end);
-                    if end.outcome == Outcome::Failed && !end.ignored {
-                        self.stat(&host, |s| s.failed += 1);
-                        self.hosts.slot(&host).with(|s| s.failed = true);
+    /// them (by name or `listen` topic), in one pass as Ansible's iterator
+    /// does: a handler notified by an earlier one in the pass runs in it; one
+    /// defined before its notifier waits for the next flush.
+    ///
+    /// `at`: the hosts that flush (`None`: the whole batch). At the end of
+    /// a section (`section_end`), `force_handlers` also takes failed hosts
+    /// (Ansible wraps each section in a block whose `always:` flushes).
+    async fn flush_handlers(
+        self: &Arc<Self>,
+        pctx: &Arc<PlayCtx>,
+        at: Option<&[String]>,
+        section_end: bool,
+    ) {
+        let force = pctx.force_handlers && section_end;
+        let free = self.free_banners.lock().map(|b| b.on).unwrap_or(false);
+        // A host that may not run handlers now keeps its notifications.
+        let eligible: Vec<String> = pctx
+            .batch
+            .iter()
+            .filter(|h| at.is_none_or(|a| a.contains(h)))
+            .filter(|h| self.hosts.slot(h).with(|s| !s.failed || force))
+            .cloned()
+            .collect();
+        // Handler index → hosts it is pending for.
+        let mut pending: Vec<Vec<String>> = vec![Vec::new(); pctx.handlers.len()];
+        let take_notified = |pending: &mut Vec<Vec<String>>| {
+            for host in &eligible {
+                let names = self
+                    .hosts
+                    .slot(host)
+                    .with(|s| std::mem::take(&mut s.notified));
+                for (i, h) in pctx.handlers.iter().enumerate() {
+                    let name = h.task.display_name();
+                    let hit =
+                        names.contains(&name) || h.task.listen.iter().any(|l| names.contains(l));
+                    if hit && !pending[i].contains(host) {
+                        pending[i].push(host.clone());
                     }
                 }
+            }
+        };
+        for i in 0..pctx.handlers.len() {
+            take_notified(&mut pending);
+            let h = &pctx.handlers[i];
+            let group: Vec<String> = std::mem::take(&mut pending[i])
+                .into_iter()
+                .filter(|host| {
+                    !pctx.is_ended(host)
+                        && self
+                            .hosts
+                            .slot(host)
+                            .with(|s| (!s.failed || force) && !s.unreachable)
+                })
+                .collect();
+            if group.is_empty() {
+                continue;
+            }
+            // Keep batch order, as hosts are shown.
+            let group: Vec<String> = pctx
+                .batch
+                .iter()
+                .filter(|b| group.contains(b))
+                .cloned()
+                .collect();
+            let ends = if free {
+                let mut ends = Vec::new();
+                for host in &group {
+                    ends.push((host.clone(), self.run_handler_free(pctx, h, host).await));
+                }
+                ends
+            } else {
+                self.run_task_on(pctx, h, &group, true).await
+            };
+            for (host, end) in ends {
+                self.account(&host, &end);
+                if end.outcome == Outcome::Failed && !end.ignored {
+                    self.stat(&host, |s| s.failed += 1);
+                    self.hosts.slot(&host).with(|s| s.failed = true);
+                }
+            }
+        }
+        // Notifications for handlers already passed wait for the next flush.
+        take_notified(&mut pending);
+        for (i, hosts) in pending.iter().enumerate() {
+            let name = pctx.handlers[i].task.display_name();
+            for host in hosts {
+                self.hosts.slot(host).with(|s| {
+                    s.notified.insert(name.clone());
+                });
             }
         }
     }
@@ -1197,6 +1297,26 @@ fn glob_match(pattern: &str, s: &str) -> bool {
     regex::Regex::new(&format!("^{re}$"))
         .map(|r| r.is_match(s))
         .unwrap_or(false)
+}
+
+/// `ansible_failed_task`: the commonly read part of Ansible's serialised task.
+fn failed_task_value(t: &Task) -> Value {
+    let c = &t.common;
+    serde_json::json!({
+        "_resolved_action": t.fqcn(),
+        "action": t.action,
+        "args": t.args,
+        "delegate_to": c.delegate_to,
+        "ignore_errors": c.ignore_errors,
+        "loop": t.loop_.as_ref().filter(|l| l.lookup.is_none()).map(|l| l.value.clone()),
+        "loop_with": t.loop_.as_ref().and_then(|l| l.lookup.clone()),
+        "name": c.name.clone().unwrap_or_default(),
+        "no_log": c.no_log.clone().unwrap_or(Value::Bool(false)),
+        "register": t.register,
+        "run_once": c.run_once,
+        "tags": c.tags,
+        "when": c.when,
+    })
 }
 
 #[cfg(test)]

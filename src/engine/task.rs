@@ -225,8 +225,32 @@ impl Engine {
                     out.verbose_always,
                 )
             }
-            Some(_) => {
-                let (r, unreachable, include) = self.run_loop(&ht, &ctx, no_log).await;
+            Some(spec) => {
+                let items = match self.loop_items(task, &ctx) {
+                    Ok(items) => items,
+                    Err(LoopError::Undefined(e)) => {
+                        // Ansible keeps an undefined loop's error until the
+                        // task's own `when` (without `item`) has passed.
+                        let spans: Vec<Option<Span>> =
+                            task.when_spans.iter().cloned().map(Some).collect();
+                        let f =
+                            match self.eval_when(&task.common.when, &spans, &ctx, next, pctx, host)
+                            {
+                                Ok(Some(c)) => return self.finish_skipped(host, task, c, no_log),
+                                Err(f) => f,
+                                Ok(None) => Failure {
+                                    msg: format!("Task failed: {e}"),
+                                    block: caused_block(None, &e, task, Some(&spec.span)),
+                                    keep_changed: false,
+                                },
+                            };
+                        return self.finish_failed(host, task, f, no_log, ignore_errors);
+                    }
+                    Err(LoopError::Failed(f)) => {
+                        return self.finish_failed(host, task, f, no_log, ignore_errors)
+                    }
+                };
+                let (r, unreachable, include) = self.run_loop(&ht, &ctx, items, no_log).await;
                 (r, unreachable, include, None, false)
             }
         };
@@ -249,7 +273,16 @@ impl Engine {
         if unreachable && ignore_unreachable {
             result.insert("skipped".into(), Value::Bool(true));
         }
-        let registered = registered_value(&result);
+        let error_block = (outcome == Outcome::Failed && task.loop_.is_none())
+            .then(|| self.module_failure_block(task, &result, no_log));
+        if error_block.is_some() {
+            mark_exception(&mut result);
+        }
+        let registered = if task.loop_.is_some() {
+            loop_registered_value(&result)
+        } else {
+            registered_value(&result)
+        };
         if let Some(name) = &task.register {
             let reg = registered.clone();
             self.hosts.slot(host).with(|s| {
@@ -273,10 +306,25 @@ impl Engine {
         } else {
             Value::Object(result.clone())
         };
-        let shown = if task.loop_.is_some() {
-            shown
-        } else {
-            display_form(&task.action, shown)
+        // A loop's items were shown already; its summary (shown only when
+        // skipped) is cleaned like any result, `results` kept for sinks.
+        // Ansible cleans a failed loop's summary before looking for its
+        // `results`; debug's cleaning keeps only `msg`, so a failed debug
+        // loop gets a `fatal:` line of its own.
+        let summary_line = task.loop_.is_some()
+            && outcome == Outcome::Failed
+            && crate::playbook::short_action(&task.action) == "debug"
+            && shown.get("msg").is_some();
+        let shown = match (task.loop_.is_some() && !summary_line, shown) {
+            (true, Value::Object(mut m)) => {
+                let results = m.shift_remove("results");
+                let mut v = display_form(&task.action, Value::Object(m));
+                if let (Value::Object(m), Some(res)) = (&mut v, results) {
+                    m.insert("results".into(), res);
+                }
+                v
+            }
+            (_, shown) => display_form(&task.action, shown),
         };
         let hr = HostResult {
             host: host.to_string(),
@@ -287,9 +335,8 @@ impl Engine {
             result: shown,
             item_label: None,
             verbose_always: verbose_always && !no_log,
-            error: (outcome == Outcome::Failed && task.loop_.is_none())
-                .then(|| self.module_failure_block(task, &result, no_log)),
-            is_loop: task.loop_.is_some(),
+            error: error_block,
+            is_loop: task.loop_.is_some() && !summary_line,
         };
         // Includes announce themselves instead of a status line; meta tasks
         // print nothing and are not counted, as in Ansible.
@@ -347,7 +394,13 @@ impl Engine {
                     });
                 }
                 Err(e) => {
-                    let inner = format!("Error while evaluating conditional: {e}");
+                    let inner = match &e {
+                        // An expression that does not parse is named so.
+                        TemplateError::Syntax { message, .. } => {
+                            format!("Syntax error in expression: {message}")
+                        }
+                        e => format!("Error while evaluating conditional: {e}"),
+                    };
                     return Err(Failure {
                         msg: format!("Task failed: {inner}"),
                         block: caused_block(None, &inner, task, span),
@@ -406,6 +459,10 @@ impl Engine {
         no_log: bool,
         ignored: bool,
     ) -> TaskEnd {
+        let mut r = r;
+        if error.as_deref().is_some_and(|e| !e.is_empty()) {
+            mark_exception(&mut r);
+        }
         // A skipped task is registered as Ansible returns it: no `failed` key.
         let registered = if outcome == Outcome::Skipped {
             Value::Object(r.clone())
@@ -618,6 +675,7 @@ impl Engine {
         self: &Arc<Self>,
         ht: &HostTask<'_>,
         ctx: &Context,
+        items: Vec<Value>,
         no_log: bool,
     ) -> (
         Map<String, Value>,
@@ -625,19 +683,12 @@ impl Engine {
         Option<(Arc<Vec<TaskNode>>, Common, Span)>,
     ) {
         let task = &ht.next.task;
-        let items = match self.loop_items(task, ctx) {
-            Ok(i) => i,
-            Err(msg) => {
-                let mut r = Map::new();
-                r.insert("changed".into(), Value::Bool(false));
-                r.insert("failed".into(), Value::Bool(true));
-                r.insert("msg".into(), Value::String(msg));
-                return (r, false, None);
-            }
-        };
         let lc = &task.loop_control;
         let loop_var = lc.loop_var.clone().unwrap_or_else(|| "item".to_string());
         let extended = lc.extended.as_ref().map(truthy).unwrap_or(false);
+        let allitems = lc.extended_allitems.as_ref().map(truthy).unwrap_or(true);
+        // `register` names the previous item's result while the loop runs.
+        let mut last_result: Option<Value> = None;
         let pause = lc
             .pause
             .as_ref()
@@ -658,6 +709,9 @@ impl Engine {
                 tokio::time::sleep(Duration::from_secs_f64(pause)).await;
             }
             let mut vars = (*ctx.vars).clone();
+            if let (Some(name), Some(prev)) = (&task.register, &last_result) {
+                vars.insert(name.clone(), prev.clone());
+            }
             vars.insert(loop_var.clone(), item.clone());
             vars.insert("ansible_loop_var".into(), Value::String(loop_var.clone()));
             if let Some(iv) = &lc.index_var {
@@ -670,10 +724,12 @@ impl Engine {
                     serde_json::json!({
                         "index": i + 1, "index0": i, "revindex": n - i, "revindex0": n - i - 1,
                         "first": i == 0, "last": i + 1 == n, "length": n,
-                        "allitems": all_items.clone(),
                     }),
                 );
                 if let Some(Value::Object(l)) = vars.get_mut("ansible_loop") {
+                    if allitems {
+                        l.insert("allitems".into(), Value::Array(all_items.clone()));
+                    }
                     if i > 0 {
                         l.insert("previtem".into(), all_items[i - 1].clone());
                     }
@@ -685,16 +741,6 @@ impl Engine {
             let ictx = Context {
                 vars: Arc::new(vars),
                 hostvars: ctx.hostvars.clone(),
-            };
-            // A censored item's label is never shown.
-            let label = match &lc.label {
-                _ if no_log => "(censored due to no_log)".to_string(),
-                Some(l) => self
-                    .templar
-                    .render_value(l, &ictx)
-                    .map(|v| crate::output::python_repr(&v, true))
-                    .unwrap_or_else(|_| crate::output::python_repr(&item, true)),
-                None => crate::output::python_repr(&item, true),
             };
             let mut verbose_always = false;
             let mut item_block: Option<String> = None;
@@ -721,15 +767,57 @@ impl Engine {
                         out.result
                     }
                 };
+            // The label and `break_when` see this item's registered result.
+            let ictx = match &task.register {
+                Some(name) => {
+                    let mut vars = (*ictx.vars).clone();
+                    vars.insert(name.clone(), registered_value(&r));
+                    Context {
+                        vars: Arc::new(vars),
+                        hostvars: ictx.hostvars.clone(),
+                    }
+                }
+                None => ictx,
+            };
+            // A censored item's label is never shown; an undefined one
+            // fails the item, labelled None.
+            let label = match &lc.label {
+                _ if no_log => "(censored due to no_log)".to_string(),
+                Some(l) => match self.templar.render_value(l, &ictx) {
+                    Ok(v) => crate::output::python_repr(&v, true),
+                    Err(e @ TemplateError::Undefined { .. }) => {
+                        // A plain failed result: no error block is printed.
+                        if !r.get("failed").map(truthy).unwrap_or(false) {
+                            item_block = Some(String::new());
+                        }
+                        r.insert("failed".into(), Value::Bool(true));
+                        r.insert(
+                            "msg".into(),
+                            Value::String(format!("Failed to template loop_control.label: {e}")),
+                        );
+                        "None".to_string()
+                    }
+                    Err(_) => crate::output::python_repr(&item, true),
+                },
+                None => crate::output::python_repr(&item, true),
+            };
             r.insert(loop_var.clone(), item.clone());
             r.insert("ansible_loop_var".into(), Value::String(loop_var.clone()));
             if let Some(iv) = &lc.index_var {
                 r.insert(iv.clone(), Value::from(i));
                 r.insert("ansible_index_var".into(), Value::String(iv.clone()));
             }
+            if let Some(l) = ictx.vars.get("ansible_loop").filter(|_| extended) {
+                r.insert("ansible_loop".into(), l.clone());
+            }
             let failed = r.get("failed").map(truthy).unwrap_or(false);
             let changed = r.get("changed").map(truthy).unwrap_or(false);
             let skipped = r.get("skipped").map(truthy).unwrap_or(false);
+            // An item that ran always carries `failed` and `changed`.
+            if !skipped {
+                r.entry("failed").or_insert(Value::Bool(false));
+                r.entry("changed").or_insert(Value::Bool(false));
+            }
             any_changed |= changed;
             any_failed |= failed;
             let outcome = if failed {
@@ -747,6 +835,14 @@ impl Engine {
                 } else {
                     Value::Object(r.clone())
                 };
+                let error = failed.then(|| {
+                    item_block
+                        .take()
+                        .unwrap_or_else(|| self.module_failure_block(task, &r, no_log))
+                });
+                if error.as_deref().is_some_and(|e| !e.is_empty()) {
+                    mark_exception(&mut r);
+                }
                 self.emit(&Event::ItemResult(&HostResult {
                     host: ht.host.to_string(),
                     delegated_to: ht.delegate_to.clone(),
@@ -755,15 +851,20 @@ impl Engine {
                     result: display_form(&task.action, shown),
                     item_label: Some(label),
                     verbose_always: verbose_always && !no_log,
-                    error: failed.then(|| {
-                        item_block
-                            .take()
-                            .unwrap_or_else(|| self.module_failure_block(task, &r, no_log))
-                    }),
+                    error,
                     is_loop: false,
                 }));
             }
+            last_result = Some(registered_value(&r));
             results.push(Value::Object(r));
+            if !lc.break_when.is_empty()
+                && self
+                    .templar
+                    .eval_condition(&Value::Array(lc.break_when.clone()), &ictx)
+                    .unwrap_or(false)
+            {
+                break;
+            }
         }
         let all_skipped = !results.is_empty()
             && results
@@ -777,23 +878,23 @@ impl Engine {
                 "msg".into(),
                 Value::String("One or more items failed".into()),
             );
-        } else if all_skipped || results.is_empty() {
+        } else if results.is_empty() {
             agg.insert("skipped".into(), Value::Bool(true));
             agg.insert(
-                "msg".into(),
-                Value::String(
-                    if results.is_empty() {
-                        "No items in the list"
-                    } else {
-                        "All items skipped"
-                    }
-                    .into(),
-                ),
+                "skipped_reason".into(),
+                Value::String("No items in the list".into()),
             );
+        } else if all_skipped {
+            agg.insert("msg".into(), Value::String("All items skipped".into()));
         } else {
             agg.insert("msg".into(), Value::String("All items completed".into()));
         }
         agg.insert("results".into(), Value::Array(results));
+        // Ansible's aggregate always says whether it was skipped; `failed`
+        // appears only when an item failed.
+        if !agg.contains_key("skipped") {
+            agg.insert("skipped".into(), Value::Bool(all_skipped));
+        }
         // Several includes from one loop: merge them into one scope list so
         // they run in item order.
         let include = merge_includes(includes);
@@ -801,77 +902,234 @@ impl Engine {
     }
 
     /// The items of `loop:` or `with_<lookup>:`.
-    fn loop_items(&self, task: &Task, ctx: &Context) -> Result<Vec<Value>, String> {
+    /// The items a loop runs over. Errors are worded as Ansible's
+    /// `_get_loop_items` words them.
+    fn loop_items(&self, task: &Task, ctx: &Context) -> Result<Vec<Value>, LoopError> {
         let Some(spec) = &task.loop_ else {
             return Ok(Vec::new());
         };
-        let rendered = self
-            .templar
-            .render_value(&spec.value, ctx)
-            .map_err(|e| format!("Error while templating the loop: {e}"))?;
+        let rendered = match self.templar.render_value(&spec.value, ctx) {
+            Ok(v) => v,
+            Err(e @ TemplateError::Undefined { .. }) => {
+                return Err(LoopError::Undefined(e.to_string()))
+            }
+            Err(e) => {
+                let e = e.to_string();
+                return Err(LoopError::Failed(Failure {
+                    msg: format!("Task failed: {e}"),
+                    block: caused_block(None, &e, task, Some(&spec.span)),
+                    keep_changed: false,
+                }));
+            }
+        };
         match &spec.lookup {
             None => match rendered {
                 Value::Array(a) => Ok(a),
-                Value::Null => Ok(Vec::new()),
-                other => Err(format!(
-                    "Invalid data passed to 'loop', it requires a list, got this instead: {}. \
-                     Hint: If you passed a list/dict of just one element, try adding wantlist=True \
-                     to your lookup invocation or use q/query instead of lookup.",
-                    crate::output::python_repr(&other, true)
-                )),
+                other => {
+                    let msg = format!(
+                        "The `loop` value must resolve to a 'list', not '{}'.",
+                        json_type_name(&other)
+                    );
+                    Err(LoopError::Failed(Failure {
+                        block: format!(
+                            "[ERROR]: {msg}\n{}\nProvide a list of items/templates, or a \
+                             template resolving to a list.\n\n",
+                            crate::output::origin(&spec.span)
+                        ),
+                        msg,
+                        keep_changed: false,
+                    }))
+                }
             },
             Some(lookup) => {
                 let terms = match rendered {
                     Value::Array(a) => a,
                     other => vec![other],
                 };
-                // with_items flattens one level, as its lookup does.
-                match lookup.as_str() {
-                    "items" => Ok(terms
-                        .into_iter()
-                        .flat_map(|t| match t {
-                            Value::Array(a) => a,
-                            other => vec![other],
-                        })
-                        .collect()),
-                    "list" => Ok(terms),
-                    "dict" => {
-                        let mut out = Vec::new();
-                        for t in terms {
-                            match t {
-                                Value::Object(m) => {
-                                    for (k, v) in m {
-                                        out.push(serde_json::json!({"key": k, "value": v}));
-                                    }
-                                }
-                                other => {
-                                    return Err(format!(
-                                        "with_dict expects a dict, got {}",
-                                        crate::output::python_repr(&other, true)
-                                    ))
-                                }
+                self.lookup_items(lookup, terms, ctx).map_err(|e| {
+                    let msg = format!("The lookup plugin '{lookup}' failed: {e}");
+                    LoopError::Failed(Failure {
+                        block: format!("[ERROR]: {msg}\nOrigin: <unknown>\n\ninvoke_lookup()\n\n"),
+                        msg,
+                        keep_changed: false,
+                    })
+                })
+            }
+        }
+    }
+
+    /// `with_<lookup>` items: the lookups whose loop form differs from the
+    /// template function are done here, the rest by `query()`.
+    fn lookup_items(
+        &self,
+        lookup: &str,
+        terms: Vec<Value>,
+        ctx: &Context,
+    ) -> Result<Vec<Value>, String> {
+        match lookup {
+            // with_items flattens one level, as its lookup does.
+            "items" => Ok(terms
+                .into_iter()
+                .flat_map(|t| match t {
+                    Value::Array(a) => a,
+                    other => vec![other],
+                })
+                .collect()),
+            "list" => Ok(terms),
+            "dict" => {
+                let mut out = Vec::new();
+                for t in terms {
+                    match t {
+                        Value::Object(m) => {
+                            for (k, v) in m {
+                                out.push(serde_json::json!({"key": k, "value": v}));
                             }
                         }
-                        Ok(out)
-                    }
-                    name => {
-                        let mut vars = (*ctx.vars).clone();
-                        vars.insert("__ferry_terms".into(), Value::Array(terms));
-                        let c = Context {
-                            vars: Arc::new(vars),
-                            hostvars: ctx.hostvars.clone(),
-                        };
-                        let expr =
-                            format!("query({}, *__ferry_terms)", Value::String(name.to_string()));
-                        match self.templar.eval_expression(&expr, &c) {
-                            Ok(Value::Array(a)) => Ok(a),
-                            Ok(other) => Ok(vec![other]),
-                            Err(e) => Err(format!("with_{name}: {e}")),
+                        other => {
+                            return Err(format!(
+                            "the 'dict' lookup plugin expects a dictionary, got '{}' of type {}",
+                            crate::output::python_repr(&other, false),
+                            json_type_name(&other)
+                        ))
                         }
                     }
                 }
+                Ok(out)
+            }
+            "subelements" => subelements(&terms),
+            name => {
+                let mut vars = (*ctx.vars).clone();
+                vars.insert("__ferry_terms".into(), Value::Array(terms));
+                let c = Context {
+                    vars: Arc::new(vars),
+                    hostvars: ctx.hostvars.clone(),
+                };
+                let expr = format!("query({}, *__ferry_terms)", Value::String(name.to_string()));
+                match self.templar.eval_expression(&expr, &c) {
+                    Ok(Value::Array(a)) => Ok(a),
+                    Ok(other) => Ok(vec![other]),
+                    Err(e) => Err(e.to_string()),
+                }
             }
         }
+    }
+}
+
+/// Why a loop's items could not be had.
+enum LoopError {
+    /// An undefined variable: reported only if the task's `when` passes.
+    Undefined(String),
+    Failed(Failure),
+}
+
+/// The `subelements` lookup (Ansible's `plugins/lookup/subelements.py`):
+/// `[list_or_dict, 'a.b', {skip_missing}]` gives one `[parent, child]` pair
+/// per element of each parent's list; the list's key is popped from the
+/// parent as Ansible pops it.
+fn subelements(terms: &[Value]) -> Result<Vec<Value>, String> {
+    let head = "subelements lookup expects a list of two or three items, ";
+    if !(2..=3).contains(&terms.len()) {
+        return Err(head.into());
+    }
+    let (Some(Value::String(key)), true) =
+        (terms.get(1), terms[0].is_array() || terms[0].is_object())
+    else {
+        return Err(format!(
+            "{head}first a dict or a list, second a string pointing to the subkey"
+        ));
+    };
+    let elements: Vec<Value> = match &terms[0] {
+        Value::Object(m) => {
+            if m.get("skipped").is_some_and(|v| v != &Value::Bool(false)) {
+                return Ok(Vec::new());
+            }
+            m.values().cloned().collect()
+        }
+        Value::Array(a) => a.clone(),
+        _ => Vec::new(),
+    };
+    let skip_missing = match terms.get(2) {
+        None => false,
+        Some(Value::Object(f)) => f.get("skip_missing").map(truthy).unwrap_or(false),
+        Some(_) => {
+            return Err(format!(
+                "{head}the optional third item must be a dict with flags ('skip_missing',)"
+            ))
+        }
+    };
+    let keys: Vec<&str> = key.split('.').collect();
+    let mut out = Vec::new();
+    for item0 in elements {
+        let Value::Object(mut parent) = item0 else {
+            return Err(format!(
+                "subelements lookup expects a dictionary, got '{}'",
+                crate::output::python_repr(&item0, false)
+            ));
+        };
+        if parent
+            .get("skipped")
+            .is_some_and(|v| v != &Value::Bool(false))
+        {
+            continue;
+        }
+        let sublist = pop_subelements(&mut parent, &keys, skip_missing)?;
+        for child in sublist {
+            out.push(Value::Array(vec![Value::Object(parent.clone()), child]));
+        }
+    }
+    Ok(out)
+}
+
+/// Walk `keys` down from `m`; pop and return the list at the last key.
+fn pop_subelements(
+    m: &mut Map<String, Value>,
+    keys: &[&str],
+    skip_missing: bool,
+) -> Result<Vec<Value>, String> {
+    let Some((first, rest)) = keys.split_first() else {
+        return Ok(Vec::new());
+    };
+    if !m.contains_key(*first) {
+        if skip_missing {
+            return Ok(Vec::new());
+        }
+        return Err(format!(
+            "could not find '{first}' key in iterated item '{}'",
+            crate::output::python_repr(&Value::Object(m.clone()), false)
+        ));
+    }
+    if rest.is_empty() {
+        return match m.get(*first) {
+            Some(Value::Array(_)) => match m.shift_remove(*first) {
+                Some(Value::Array(a)) => Ok(a),
+                _ => Ok(Vec::new()),
+            },
+            other => Err(format!(
+                "the key {first} should point to a list, got '{}'",
+                crate::output::python_repr(other.unwrap_or(&Value::Null), false)
+            )),
+        };
+    }
+    match m.get_mut(*first) {
+        Some(Value::Object(inner)) => pop_subelements(inner, rest, skip_missing),
+        _ if skip_missing => Ok(Vec::new()),
+        other => Err(format!(
+            "the key {first} should point to a dictionary, got '{}'",
+            crate::output::python_repr(other.map(|v| &*v).unwrap_or(&Value::Null), false)
+        )),
+    }
+}
+
+/// Python's type name for a JSON value.
+fn json_type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
     }
 }
 
@@ -1119,6 +1377,26 @@ pub fn registered_value(r: &Map<String, Value>) -> Value {
     Value::Object(out)
 }
 
+/// A failure reported with an `[ERROR]` block came from an exception in
+/// Ansible, whose result keeps an `exception` key (never displayed).
+fn mark_exception(r: &mut Map<String, Value>) {
+    r.entry("exception")
+        .or_insert_with(|| Value::String("(traceback unavailable)".into()));
+}
+
+/// A loop's aggregate as registered: no `failed: false` is added there
+/// (Ansible sets `failed` on the aggregate only when an item failed).
+fn loop_registered_value(r: &Map<String, Value>) -> Value {
+    let mut out = Map::new();
+    for (k, v) in r {
+        if !k.starts_with("_ansible") && k != "invocation" {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    out.entry("changed").or_insert(Value::Bool(false));
+    Value::Object(out)
+}
+
 /// Ansible's censored result for `no_log` (keeping only what it preserves).
 pub fn censor(r: &Map<String, Value>) -> Value {
     let mut out = Map::new();
@@ -1153,7 +1431,18 @@ fn display_form(action: &str, v: Value) -> Value {
                 "msg" | "warnings" | "deprecations" | "failed" | "skipped" | "censored"
             ) || k.starts_with('_')
         } else {
-            !matches!(k.as_str(), "changed" | "invocation" | "skip_reason")
+            // The callback's `_hide_in_debug`: loop bookkeeping is not shown.
+            !matches!(
+                k.as_str(),
+                "changed"
+                    | "failed"
+                    | "skipped"
+                    | "invocation"
+                    | "skip_reason"
+                    | "ansible_loop_var"
+                    | "ansible_index_var"
+                    | "ansible_loop"
+            )
         };
         if keep {
             out.insert(k, x);

@@ -168,14 +168,15 @@ async fn go(ctx: &ModuleCtx<'_>, args: &Args) -> Result<Result<ModResult, ModRes
     if let Some(b) = written.backup_file {
         r.insert("backup_file".into(), Value::String(b));
     }
-    if ctx.diff {
+    // Ansible's blockinfile always returns its diff (empty unless --diff).
+    {
         let header = format!("{path} (content)");
-        let d = fs::content_diff(
-            original.as_deref().unwrap_or_default(),
-            &result,
-            &header,
-            &header,
-        );
+        let (before, after) = if ctx.diff {
+            (original.as_deref().unwrap_or_default(), result.as_str())
+        } else {
+            ("", "")
+        };
+        let d = fs::content_diff(before, after, &header, &header);
         let mut attr = serde_json::Map::new();
         attr.insert(
             "after_header".into(),

@@ -218,7 +218,8 @@ async fn go(ctx: &ModuleCtx<'_>, args: &Args) -> Result<Result<ModResult, ModRes
         "backup".into(),
         Value::String(written.backup_file.unwrap_or_default()),
     );
-    if ctx.diff {
+    // Ansible's lineinfile always returns its diff (empty unless --diff).
+    {
         let mut attr = serde_json::Map::new();
         attr.insert(
             "after_header".into(),

@@ -27,6 +27,14 @@ pub async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModResult, ConnErro
     if let Err(r) = check_args(&SPEC, "stat", args) {
         return Ok(r);
     }
+    let get_mime = match arg_bool(args, "get_mime", true) {
+        Ok(b) => b,
+        Err(r) => return Ok(r),
+    };
+    let get_attributes = match arg_bool(args, "get_attributes", true) {
+        Ok(b) => b,
+        Err(r) => return Ok(r),
+    };
     let plan = || -> Result<(String, bool, bool, &'static str), ModResult> {
         let path = arg_str(args, "path")
             .or_else(|| arg_str(args, "dest"))
@@ -72,15 +80,68 @@ pub async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModResult, ConnErro
             "  if ferry_isreg && [ -r \"$P\" ]; then c=$({tool} < \"$P\" 2>/dev/null) && echo \"checksum=${{c%% *}}\"; fi\n"
         ));
     }
+    // st_rdev as major/minor (hex), `file` for mime data, `lsattr` for
+    // attributes: what Ansible's stat asks of the host.
+    s.push_str(&format!(
+        "  r=$(stat {} -c '%t %T' -- \"$P\" 2>/dev/null) && ferry_kv rdev \"$r\"\n",
+        if follow { "-L" } else { "" }
+    ));
+    if get_mime {
+        s.push_str(
+            "  m=$(file --mime-type --mime-encoding \"$P\" 2>/dev/null) && ferry_kv mime \"$m\"\n",
+        );
+    }
+    if get_attributes {
+        s.push_str("  a=$(lsattr -vd \"$P\" 2>/dev/null) && ferry_kv lsattr \"$a\"\n");
+    }
     s.push_str("fi\nexit 0\n");
     let rep = match fs::run_script(ctx, &nonce, s, None).await? {
         Ok(r) => r,
         Err(r) => return Ok(r),
     };
-    Ok(result(&path, &rep, follow))
+    Ok(result(&path, &rep, follow, get_mime, get_attributes))
 }
 
-fn result(path: &str, rep: &fs::Report, follow: bool) -> ModResult {
+/// lsattr's flag letters, as Ansible names them (`FILE_ATTRIBUTES`).
+const FILE_ATTRIBUTES: &[(char, &str)] = &[
+    ('A', "noatime"),
+    ('a', "append"),
+    ('c', "compressed"),
+    ('C', "nocow"),
+    ('d', "nodump"),
+    ('D', "dirsync"),
+    ('e', "extents"),
+    ('E', "encrypted"),
+    ('h', "blocksize"),
+    ('i', "immutable"),
+    ('I', "indexed"),
+    ('j', "journalled"),
+    ('N', "inline"),
+    ('s', "zero"),
+    ('S', "synchronous"),
+    ('t', "notail"),
+    ('T', "blockroot"),
+    ('u', "undelete"),
+    ('X', "compressedraw"),
+    ('Z', "compresseddirty"),
+];
+
+/// Linux's `makedev` from `stat`'s hex major and minor.
+fn rdev(s: &str) -> u64 {
+    let mut it = s
+        .split_whitespace()
+        .map(|h| u64::from_str_radix(h, 16).unwrap_or(0));
+    let (major, minor) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+    (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & !0xff) << 12) | ((major & !0xfff) << 32)
+}
+
+fn result(
+    path: &str,
+    rep: &fs::Report,
+    follow: bool,
+    get_mime: bool,
+    get_attributes: bool,
+) -> ModResult {
     let st = rep.stat("");
     let mut d = Map::new();
     if !st.exists {
@@ -137,6 +198,38 @@ fn result(path: &str, rep: &fs::Report, follow: bool) -> ModResult {
             if let Some(t) = rep.get("lnk_source") {
                 d.insert("lnk_source".into(), Value::String(t.to_string()));
             }
+        }
+        d.insert(
+            "device_type".into(),
+            Value::from(rep.get("rdev").map(rdev).unwrap_or(0)),
+        );
+        if get_mime {
+            // `PATH: text/plain; charset=us-ascii`, else 'unknown'.
+            let parsed = rep.get("mime").and_then(|m| {
+                let (_, tail) = m.rsplit_once(':')?;
+                let (mime, cs) = tail.split_once(';')?;
+                let (_, cs) = cs.split_once('=')?;
+                Some((mime.trim().to_string(), cs.trim().to_string()))
+            });
+            let (mime, cs) = parsed.unwrap_or_else(|| ("unknown".into(), "unknown".into()));
+            d.insert("mimetype".into(), Value::String(mime));
+            d.insert("charset".into(), Value::String(cs));
+        }
+        if get_attributes {
+            // `VERSION FLAGS PATH`; without lsattr: None, [], ''.
+            let mut parts = rep.get("lsattr").unwrap_or_default().split_whitespace();
+            let (version, flags) = match (parts.next(), parts.next()) {
+                (Some(v), Some(f)) => (Value::String(v.to_string()), f.replace('-', "")),
+                _ => (Value::Null, String::new()),
+            };
+            let names: Vec<Value> = flags
+                .chars()
+                .filter_map(|c| FILE_ATTRIBUTES.iter().find(|(f, _)| *f == c))
+                .map(|(_, n)| Value::String((*n).to_string()))
+                .collect();
+            d.insert("version".into(), version);
+            d.insert("attributes".into(), Value::Array(names));
+            d.insert("attr_flags".into(), Value::String(flags));
         }
         d.insert("readable".into(), b(rep.flag("readable")));
         d.insert("writeable".into(), b(rep.flag("writeable")));

@@ -140,7 +140,8 @@ impl<W: Write + Send> Human<W> {
                 let mut s = format!("skipping: [{host}]{item_part}");
                 if item {
                     s.push(' ');
-                } else if self.verbosity > 0 {
+                }
+                if show {
                     s.push_str(&format!(" => {}", self.dump(r)));
                 }
                 s
@@ -323,13 +324,20 @@ impl<W: Write + Send> Sink for Human<W> {
                 // Loop tasks were shown item by item; Ansible adds no summary
                 // line, except `skipping` for a loop over nothing.
                 if r.is_loop && r.outcome != Outcome::Unreachable {
-                    let empty = r
-                        .result
-                        .get("results")
-                        .and_then(Value::as_array)
-                        .is_some_and(|a| a.is_empty());
-                    if empty && r.outcome == Outcome::Skipped {
-                        self.write(&format!("skipping: [{}]\n", Self::host_label(r)));
+                    // A skipped loop still gets its own `skipping:` line
+                    // (v2_runner_on_skipped prints after the items), its
+                    // `results` dropped; ok and failed loops print none.
+                    if r.outcome == Outcome::Skipped {
+                        let mut s = format!("skipping: [{}]", Self::host_label(r));
+                        if r.verbose_always || self.verbosity > 0 {
+                            let mut shown = (*r).clone();
+                            if let Value::Object(m) = &mut shown.result {
+                                m.remove("results");
+                            }
+                            s.push_str(&format!(" => {}", self.dump(&shown)));
+                        }
+                        s.push('\n');
+                        self.write(&s);
                     }
                     if r.outcome == Outcome::Failed && r.ignored {
                         self.write("...ignoring\n");
@@ -360,6 +368,7 @@ impl<W: Write + Send> Sink for Human<W> {
                 let _ = writeln!(std::io::stderr().lock(), "[WARNING]: {msg}");
             }
             Event::NoHostsMatched => self.write("skipping: no hosts matched\n"),
+            Event::NoHostsRemaining => self.write(&banner("NO MORE HOSTS LEFT")),
             Event::Recap(stats) => {
                 self.bar_start("", 0);
                 let mut s = banner("PLAY RECAP");

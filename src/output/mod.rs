@@ -231,6 +231,8 @@ pub enum Event<'a> {
     },
     Warning(&'a str),
     NoHostsMatched,
+    /// The default callback's `NO MORE HOSTS LEFT` banner.
+    NoHostsRemaining,
     Recap(&'a indexmap::IndexMap<String, HostStats>),
 }
 

@@ -100,6 +100,8 @@ pub struct LoopSpec {
     /// `None` for `loop:`; the lookup name for `with_<name>:`.
     pub lookup: Option<String>,
     pub value: Value,
+    /// Where the loop's value was written (errors point there).
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -109,6 +111,9 @@ pub struct LoopControl {
     pub label: Option<Value>,
     pub pause: Option<Value>,
     pub extended: Option<Value>,
+    pub extended_allitems: Option<Value>,
+    /// Conditions checked after each item; the first true one ends the loop.
+    pub break_when: Vec<Value>,
 }
 
 #[derive(Debug)]

@@ -249,12 +249,19 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
     for (k, v) in entries {
         let key = key_str(k)?;
         if TASK_KEYWORDS.contains(&key) {
-            if key == "loop" {
+            // A null `loop:` is no loop at all, as in Ansible.
+            if key == "loop" && !v.to_json().is_null() {
                 set_loop(&mut loop_, None, v, k)?;
             }
             continue;
         }
         if let Some(lookup) = key.strip_prefix("with_") {
+            if v.to_json().is_null() {
+                return Err(Error::at(
+                    &node.span,
+                    format!("you must specify a value when using {key}"),
+                ));
+            }
             set_loop(&mut loop_, Some(lookup.to_string()), v, k)?;
             continue;
         }
@@ -563,6 +570,7 @@ fn set_loop(
     *slot = Some(LoopSpec {
         lookup,
         value: v.to_json(),
+        span: v.span.clone(),
     });
     Ok(())
 }
@@ -666,7 +674,14 @@ fn parse_loop_control(n: &Node) -> Result<LoopControl, Error> {
             "label" => lc.label = Some(v.to_json()),
             "pause" => lc.pause = Some(v.to_json()),
             "extended" => lc.extended = Some(v.to_json()),
-            "extended_allitems" | "break_when" => {}
+            "extended_allitems" => lc.extended_allitems = Some(v.to_json()),
+            "break_when" => {
+                lc.break_when = match v.to_json() {
+                    Value::Array(a) => a,
+                    Value::Null => Vec::new(),
+                    other => vec![other],
+                }
+            }
             other => {
                 return Err(Error::at(
                     &k.span,

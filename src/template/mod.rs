@@ -36,7 +36,7 @@ mod unit_tests;
 use std::collections::HashMap;
 use std::error::Error as _;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, LazyLock, Mutex, RwLock};
 
 use indexmap::IndexMap;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
@@ -96,8 +96,8 @@ pub enum TemplateError {
     /// A variable's value refers back to itself.
     #[error("recursive loop detected in template string: {0}")]
     Recursion(String),
-    /// The template does not parse.
-    #[error("template error while templating string: {message}. String: {source_text}")]
+    /// The template does not parse; `message` is worded as Jinja2's.
+    #[error("Syntax error in template: {message}")]
     Syntax {
         message: String,
         source_text: String,
@@ -400,7 +400,7 @@ pub(crate) fn undefined_error(value: &Value) -> Error {
 
 /// Convert a minijinja error into a [`TemplateError`], recovering a wrapped
 /// `TemplateError` and naming undefined variables.
-fn convert_error(err: Error, src: &str, root: &LazyVars) -> TemplateError {
+fn convert_error(err: Error, src: &str, root: &Arc<LazyVars>) -> TemplateError {
     // A TemplateError carried as the source (filters, lookups, lazy vars).
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&err);
     while let Some(e) = cur {
@@ -412,9 +412,21 @@ fn convert_error(err: Error, src: &str, root: &LazyVars) -> TemplateError {
     match err.kind() {
         ErrorKind::SyntaxError | ErrorKind::BadEscape => {
             return TemplateError::Syntax {
-                message: err.detail().unwrap_or("syntax error").to_string(),
+                message: jinja_syntax_message(&err, src),
                 source_text: src.to_string(),
             }
+        }
+        // Jinja2 finds unknown filters and tests when compiling.
+        ErrorKind::UnknownFilter | ErrorKind::UnknownTest => {
+            let detail = err.detail().unwrap_or("");
+            let (what, name) = match detail.split_once(' ') {
+                Some((w, rest)) => (w, rest.trim_end_matches(" is unknown")),
+                None => ("filter", detail),
+            };
+            return TemplateError::Syntax {
+                message: format!("No {what} named '{name}'."),
+                source_text: src.to_string(),
+            };
         }
         ErrorKind::UndefinedError => {}
         _ => {
@@ -442,6 +454,61 @@ fn convert_error(err: Error, src: &str, root: &LazyVars) -> TemplateError {
         name: String::new(),
         message: format!("undefined variable in template: {src}"),
     }
+}
+
+/// minijinja's syntax error worded as Jinja2's parser words it, for the
+/// common cases (the rest keep minijinja's wording).
+fn jinja_syntax_message(err: &Error, src: &str) -> String {
+    let detail = err.detail().unwrap_or("syntax error");
+    // The offending token's text, from the error's byte range.
+    let token = err
+        .range()
+        .and_then(|r| src.get(r))
+        .map(str::to_string)
+        .unwrap_or_default();
+    if detail.starts_with("unexpected end of input") {
+        return "unexpected 'end of template'".into();
+    }
+    if detail == "unexpected end of variable block" {
+        return "unexpected 'end of print statement'".into();
+    }
+    if detail == "unexpected input after expression" {
+        return "chunk after expression".into();
+    }
+    if detail == "unexpected end of string" {
+        // Jinja's lexer stops at the opening quote it cannot match and
+        // gives its (character) index.
+        let mut open: Option<(char, usize)> = None;
+        let mut escaped = false;
+        for (i, c) in src.chars().enumerate() {
+            match open {
+                Some(_) if escaped => escaped = false,
+                Some(_) if c == '\\' => escaped = true,
+                Some((q, _)) if c == q => open = None,
+                None if c == '\'' || c == '"' => open = Some((c, i)),
+                _ => {}
+            }
+        }
+        if let Some((q, at)) = open {
+            let shown = if q == '\'' { "\"'\"" } else { "'\"'" };
+            return format!("unexpected char {shown} at {at}");
+        }
+    }
+    if let Some(rest) = detail.strip_prefix("unexpected ") {
+        if let Some((_, expected)) = rest.split_once(", expected ") {
+            let expected = match expected {
+                "end of variable block" => "end of print statement",
+                "end of block" => "end of statement block",
+                other => other,
+            };
+            if !token.is_empty() {
+                return format!("expected token '{expected}', got '{token}'");
+            }
+        } else if let Some(t) = rest.strip_prefix('`').and_then(|r| r.strip_suffix('`')) {
+            return format!("unexpected '{t}'");
+        }
+    }
+    detail.to_string()
 }
 
 fn render_mj_error(err: &Error) -> String {
@@ -589,8 +656,35 @@ impl LazyVars {
             .and_then(|m| m.get(name).cloned())
     }
 
+    /// Python's type name for a simple variable path (`d`, `d.a`, `x[0]`),
+    /// as ansible-core 2.19 names it in "object of type … has no attribute".
+    fn path_type(self: &Arc<Self>, base: &str) -> Option<&'static str> {
+        static PATH: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
+            regex::Regex::new(
+                r#"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[\s*(?:\d+|'[^']*'|"[^"]*")\s*\])*$"#,
+            )
+            .ok()
+        });
+        static HOSTVARS: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
+            regex::Regex::new(r#"^hostvars(?:\.[A-Za-z_][\w.-]*|\[\s*(?:'[^']*'|"[^"]*")\s*\])$"#)
+                .ok()
+        });
+        let base = base.trim();
+        if HOSTVARS.as_ref().is_some_and(|r| r.is_match(base)) {
+            return Some("HostVarsVars");
+        }
+        if !PATH.as_ref().is_some_and(|r| r.is_match(base)) {
+            return None;
+        }
+        let compiled = self.inner.env.compile_expression(base).ok()?;
+        let v = compiled
+            .eval(self.derive(false, IndexMap::new()).root_value())
+            .ok()?;
+        (!v.is_undefined()).then(|| pyrepr::type_name(&v))
+    }
+
     /// Error for an undefined expression like `foo` or `foo.bar` / `foo["bar"]`.
-    fn undefined_for(&self, expr: &str) -> Option<TemplateError> {
+    fn undefined_for(self: &Arc<Self>, expr: &str) -> Option<TemplateError> {
         if expr.is_empty() || expr.starts_with('(') {
             return None;
         }
@@ -602,13 +696,19 @@ impl LazyVars {
             );
         }
         // Attribute or item access on a defined value.
+        // The attribute as Python's repr shows it: 'name' or 5.
         let (base, attr) = if expr.ends_with(']') {
             let open = expr.rfind('[')?;
-            let key = &expr[open + 1..expr.len() - 1];
-            (&expr[..open], key.trim_matches('"').to_string())
+            let key = expr[open + 1..expr.len() - 1].trim();
+            let attr = if key.chars().all(|c| c.is_ascii_digit()) {
+                key.to_string()
+            } else {
+                format!("'{}'", key.trim_matches(|c| c == '"' || c == '\''))
+            };
+            (&expr[..open], attr)
         } else {
             let dot = expr.rfind('.')?;
-            (&expr[..dot], expr[dot + 1..].to_string())
+            (&expr[..dot], format!("'{}'", &expr[dot + 1..]))
         };
         let root_name: String = base
             .chars()
@@ -617,10 +717,12 @@ impl LazyVars {
         if let Some(te) = self.inner_undefined(&root_name) {
             return Some(te);
         }
-        let message = if expr.ends_with(']') && attr.chars().all(|c| c.is_ascii_digit()) {
-            format!("list object has no element {attr}")
+        // An unknown host in hostvars is named by its lookup alone.
+        let message = if base.trim() == "hostvars" {
+            format!("hostvars[{attr}]")
         } else {
-            format!("'dict object' has no attribute '{attr}'")
+            let ty = self.path_type(base).unwrap_or("dict");
+            format!("object of type '{ty}' has no attribute {attr}")
         };
         Some(TemplateError::Undefined {
             name: expr.to_string(),
@@ -804,7 +906,7 @@ impl LazyVars {
         })
     }
 
-    fn to_json(&self, v: &Value, src: &str) -> Result<Json, TemplateError> {
+    fn to_json(self: &Arc<Self>, v: &Value, src: &str) -> Result<Json, TemplateError> {
         value_to_json(v).map_err(|e| convert_error(e, src, self))
     }
 

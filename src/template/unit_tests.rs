@@ -121,7 +121,7 @@ fn undefined_errors() {
     assert_eq!(err("{{ foo.bar }}").to_string(), "'foo' is undefined");
     assert_eq!(
         err("{{ d.zzz }}").to_string(),
-        "'dict object' has no attribute 'zzz'"
+        "object of type 'dict' has no attribute 'zzz'"
     );
     assert_eq!(err("{{ foo | upper }}").to_string(), "'foo' is undefined");
     assert_eq!(err("{{ foo + 1 }}").to_string(), "'foo' is undefined");
