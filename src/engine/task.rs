@@ -1122,15 +1122,7 @@ fn pop_subelements(
 
 /// Python's type name for a JSON value.
 fn json_type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
+    crate::modules::spec::type_name(v)
 }
 
 const BROKEN_CONDITIONAL_HELP: &str =
