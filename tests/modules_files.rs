@@ -376,6 +376,9 @@ async fn file_states() {
     assert_eq!(r["state"], "directory");
     assert_eq!(r["mode"], "0750");
     assert_eq!(mode_of(&p("a/b/c")), 0o750);
+    // Created parents get the mode too, as Ansible's file module gives them
+    // (checked against ansible-core 2.19.14).
+    assert_eq!((mode_of(&p("a")), mode_of(&p("a/b"))), (0o750, 0o750));
     let r = run(
         "file",
         json!({"path": s(&p("a/b/c")), "state": "directory", "mode": "0750"}),

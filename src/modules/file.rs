@@ -312,7 +312,21 @@ ferry_attrs "$P"
 
 const DIRECTORY: &str = r#"if [ "$fs_ex" != 1 ]; then
   echo changed=1
-  if [ "$ck" = 0 ]; then
+  if [ "$ck" = 0 ] && [ "$FMS" = 1 ] && [ -z "$FO$FG" ]; then
+    # Every missing directory, parents too, gets the mode, as Ansible does;
+    # `mkdir -m` sets it exactly (umask aside) in one process, top down.
+    m=$((511 & ~um)); d=1; ferry_mode
+    fd_p=$P
+    while [ "${#fd_p}" -gt 1 ] && [ "${fd_p%/}" != "$fd_p" ]; do fd_p=${fd_p%/}; done
+    set --
+    while [ ! -e "$fd_p" ] && [ ! -L "$fd_p" ]; do
+      set -- "$fd_p" "$@"
+      case $fd_p in */*) fd_p=${fd_p%/*} ;; *) break ;; esac
+      [ -n "$fd_p" ] || break
+    done
+    mkdir -m "$(((m >> 9 & 7) * 1000 + (m >> 6 & 7) * 100 + (m >> 3 & 7) * 10 + (m & 7)))" -- "$@" 2>/dev/null ||
+      ferry_fail "There was an issue creating $PN as requested"
+  elif [ "$ck" = 0 ]; then
     mkdir -p -- "$P" 2>/dev/null || ferry_fail "There was an issue creating $PN as requested"
     ferry_st "$P"; ferry_attrs "$P"
   fi

@@ -30,7 +30,11 @@ const PRELUDE: &str = r#"ferry_kv() {
   esac
 }
 ferry_fail() { ferry_kv msg "$1"; echo failed=1; exit 0; }
-um=$(umask); um=$((0$um))
+# The umask from /proc (builtins only) saves a fork; `$(umask)` elsewhere.
+um=
+{ while read -r fk fv; do [ "$fk" = Umask: ] && { um=$fv; break; }; done </proc/self/status; } 2>/dev/null
+[ -n "$um" ] || um=$(umask)
+um=$((0$um))
 ferry_st() {
   fs_ex=0
   # A missing path costs no process (and no BSD-stat fallback attempt).
