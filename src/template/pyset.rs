@@ -197,70 +197,40 @@ impl PySet {
 
     /// Index of the slot holding `key`, or of the empty slot ending the probe.
     fn lookkey(&self, key: &Json, hash: i64) -> usize {
-        let mask = self.mask();
-        let mut perturb = hash as u64;
-        let mut i = (hash as u64 as usize) & mask;
-        loop {
-            let probes = if i + LINEAR_PROBES <= mask {
-                LINEAR_PROBES
-            } else {
-                0
-            };
-            for j in i..=i + probes {
-                match &self.table[j] {
-                    Slot::Empty => return j,
-                    Slot::Active(h, k) if *h == hash && py_eq(k, key) => return j,
-                    _ => {}
-                }
-            }
-            perturb >>= PERTURB_SHIFT;
-            i = (i
-                .wrapping_mul(5)
-                .wrapping_add(1)
-                .wrapping_add(perturb as usize))
-                & mask;
-        }
+        // The sequence never ends and the table always has an empty slot.
+        probe_seq(hash, self.mask())
+            .find(|&j| match &self.table[j] {
+                Slot::Empty => true,
+                Slot::Active(h, k) => *h == hash && py_eq(k, key),
+                Slot::Dummy => false,
+            })
+            .unwrap_or(0)
     }
 
     /// `set_add_entry`: reuses the last dummy seen on the probe path.
     fn add(&mut self, key: Json, hash: i64) {
         let mask = self.mask();
-        let mut perturb = hash as u64;
-        let mut i = (hash as u64 as usize) & mask;
         let mut freeslot = None;
-        loop {
-            let probes = if i + LINEAR_PROBES <= mask {
-                LINEAR_PROBES
-            } else {
-                0
-            };
-            for j in i..=i + probes {
-                match &self.table[j] {
-                    Slot::Empty => {
-                        if let Some(f) = freeslot {
-                            self.used += 1;
-                            self.table[f] = Slot::Active(hash, key);
-                            return;
-                        }
-                        self.fill += 1;
+        for j in probe_seq(hash, mask) {
+            match &self.table[j] {
+                Slot::Empty => {
+                    if let Some(f) = freeslot {
                         self.used += 1;
-                        self.table[j] = Slot::Active(hash, key);
-                        if self.fill * 5 >= mask * 3 {
-                            self.resize(self.grow_target());
-                        }
+                        self.table[f] = Slot::Active(hash, key);
                         return;
                     }
-                    Slot::Dummy => freeslot = Some(j),
-                    Slot::Active(h, k) if *h == hash && py_eq(k, &key) => return,
-                    Slot::Active(..) => {}
+                    self.fill += 1;
+                    self.used += 1;
+                    self.table[j] = Slot::Active(hash, key);
+                    if self.fill * 5 >= mask * 3 {
+                        self.resize(self.grow_target());
+                    }
+                    return;
                 }
+                Slot::Dummy => freeslot = Some(j),
+                Slot::Active(h, k) if *h == hash && py_eq(k, &key) => return,
+                Slot::Active(..) => {}
             }
-            perturb >>= PERTURB_SHIFT;
-            i = (i
-                .wrapping_mul(5)
-                .wrapping_add(1)
-                .wrapping_add(perturb as usize))
-                & mask;
         }
     }
 
@@ -273,27 +243,11 @@ impl PySet {
     }
 
     fn insert_clean(&mut self, key: Json, hash: i64) {
-        let mask = self.mask();
-        let mut perturb = hash as u64;
-        let mut i = (hash as u64 as usize) & mask;
-        loop {
-            let probes = if i + LINEAR_PROBES <= mask {
-                LINEAR_PROBES
-            } else {
-                0
-            };
-            for j in i..=i + probes {
-                if matches!(self.table[j], Slot::Empty) {
-                    self.table[j] = Slot::Active(hash, key);
-                    return;
-                }
+        for j in probe_seq(hash, self.mask()) {
+            if matches!(self.table[j], Slot::Empty) {
+                self.table[j] = Slot::Active(hash, key);
+                return;
             }
-            perturb >>= PERTURB_SHIFT;
-            i = (i
-                .wrapping_mul(5)
-                .wrapping_add(1)
-                .wrapping_add(perturb as usize))
-                & mask;
         }
     }
 
@@ -440,4 +394,32 @@ pub fn set_op(op: SetOp, a: &[Json], b: &[Json]) -> Option<Vec<Json>> {
         }
     };
     Some(r.keys())
+}
+
+/// CPython's probe order (`setobject.c`): from `hash & mask`, a run of
+/// LINEAR_PROBES more slots when they fit before the end, then a jump
+/// driven by the shifted-in high bits (`perturb`). Never ends.
+fn probe_seq(hash: i64, mask: usize) -> impl Iterator<Item = usize> {
+    let mut perturb = hash as u64;
+    let mut i = (hash as u64 as usize) & mask;
+    let mut k = 0;
+    std::iter::from_fn(move || {
+        let run = if i + LINEAR_PROBES <= mask {
+            LINEAR_PROBES
+        } else {
+            0
+        };
+        if k > run {
+            perturb >>= PERTURB_SHIFT;
+            i = (i
+                .wrapping_mul(5)
+                .wrapping_add(1)
+                .wrapping_add(perturb as usize))
+                & mask;
+            k = 0;
+        }
+        let j = i + k;
+        k += 1;
+        Some(j)
+    })
 }
