@@ -143,15 +143,10 @@ async fn go(ctx: &ModuleCtx<'_>, args: &Args) -> Result<Result<ModResult, ModRes
         Ok(p) => p,
         Err(r) => return Ok(Err(r)),
     };
-    let probe = match textedit::probe(ctx, &path, &attrs).await? {
+    let probe = match textedit::probe_text_file(ctx, &path, &attrs).await? {
         Ok(p) => p,
         Err(r) => return Ok(Err(r)),
     };
-    if probe.stat.is_dir() {
-        let mut r = failed(format!("Path {path} is a directory !"));
-        r.insert("rc".into(), Value::from(256));
-        return Ok(Err(r));
-    }
     let exists = probe.stat.exists;
     let before = probe.text();
     let mut lines = fs::readlines(&before);

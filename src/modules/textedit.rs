@@ -47,6 +47,23 @@ pub async fn probe(
         }))
 }
 
+/// [`probe`] for the modules that edit a regular file's text (lineinfile,
+/// blockinfile, replace): a directory fails as Ansible's do.
+pub async fn probe_text_file(
+    ctx: &ModuleCtx<'_>,
+    path: &str,
+    attrs: &Attrs,
+) -> Result<Result<Probe, ModResult>, ConnError> {
+    Ok(probe(ctx, path, attrs).await?.and_then(|p| {
+        if p.stat.is_dir() {
+            let mut r = super::failed(format!("Path {path} is a directory !"));
+            r.insert("rc".into(), serde_json::Value::from(256));
+            return Err(r);
+        }
+        Ok(p)
+    }))
+}
+
 /// Options of the write step.
 pub struct Commit<'a> {
     pub attrs: &'a Attrs,

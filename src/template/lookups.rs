@@ -343,13 +343,7 @@ pub(crate) fn builtin_lookups() -> HashMap<String, LookupFn> {
     add(
         "nested",
         Arc::new(|_, terms, _| {
-            let lists: Vec<Vec<Json>> = terms
-                .iter()
-                .map(|t| match t {
-                    Json::Array(a) => a.clone(),
-                    o => vec![o.clone()],
-                })
-                .collect();
+            let lists = terms_as_lists(terms);
             let mut res: Vec<Vec<Json>> = vec![vec![]];
             for l in lists {
                 res = res
@@ -369,13 +363,7 @@ pub(crate) fn builtin_lookups() -> HashMap<String, LookupFn> {
     add(
         "together",
         Arc::new(|_, terms, _| {
-            let lists: Vec<Vec<Json>> = terms
-                .iter()
-                .map(|t| match t {
-                    Json::Array(a) => a.clone(),
-                    o => vec![o.clone()],
-                })
-                .collect();
+            let lists = terms_as_lists(terms);
             let n = lists.iter().map(|l| l.len()).max().unwrap_or(0);
             Ok((0..n)
                 .map(|i| {
@@ -977,4 +965,15 @@ pub(crate) fn register(env: &mut Environment<'static>, shared: &Arc<Shared>) {
     env.add_function("undef", |_args: Rest<ValueOrKwargs>| {
         Ok::<_, Error>(Value::UNDEFINED)
     });
+}
+
+/// `with_nested`/`with_together` terms: each a list, a scalar a list of one.
+fn terms_as_lists(terms: &[Json]) -> Vec<Vec<Json>> {
+    terms
+        .iter()
+        .map(|t| match t {
+            Json::Array(a) => a.clone(),
+            o => vec![o.clone()],
+        })
+        .collect()
 }
