@@ -497,13 +497,7 @@ impl Engine {
             .or_else(|| args.get("_raw_params"))
             .and_then(Value::as_str);
         let dir = args.get("dir").and_then(Value::as_str);
-        let base = ht
-            .next
-            .task
-            .file
-            .parent()
-            .map(|p| p.to_path_buf())
-            .unwrap_or_default();
+        let base = task_dir(&ht.next.task);
         let resolve = |name: &str| -> std::path::PathBuf {
             let p = std::path::Path::new(name);
             if p.is_absolute() {
@@ -593,12 +587,7 @@ impl Engine {
         else {
             return failed("No file specified for include_tasks");
         };
-        let base = task
-            .file
-            .parent()
-            .map(|p| p.to_path_buf())
-            .unwrap_or_default();
-        let mut path = base.join(name);
+        let mut path = task_dir(task).join(name);
         if let Ok(p) = path.canonicalize() {
             path = p;
         }
@@ -727,13 +716,7 @@ impl Engine {
         let Some(src) = args.get("src").and_then(Value::as_str) else {
             return failed("src is required");
         };
-        let base = ht
-            .next
-            .task
-            .file
-            .parent()
-            .map(|p| p.to_path_buf())
-            .unwrap_or_default();
+        let base = task_dir(&ht.next.task);
         let candidates = [
             base.join("templates").join(src),
             base.join(src),
@@ -840,4 +823,13 @@ fn failed_with_block(task: &crate::playbook::Task, msg: String, block: String) -
     r.insert("msg".into(), Value::String(msg));
     r.insert("_ansible_error_block".into(), Value::String(block));
     ActionOut::ok(r)
+}
+
+/// The directory of the file a task was written in (relative paths of
+/// `include_vars`, `include_tasks` and `template` start there).
+fn task_dir(task: &crate::playbook::Task) -> std::path::PathBuf {
+    task.file
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_default()
 }
