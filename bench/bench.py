@@ -488,34 +488,48 @@ def cmd_run(n):
     print(text, flush=True)
 
 
+def build_proxy():
+    """Compile bench/delay_proxy.rs (standard library only) when it is newer than the binary."""
+    src = os.path.join(HERE, "delay_proxy.rs")
+    out = os.path.join(STATE, "delay_proxy")
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+        sh(["rustc", "-O", "--edition", "2021", "-o", out, src])
+    return out
+
+
 def start_proxy(port, delay_ms):
-    pport = free_port()
+    pport, sport = free_port(), free_port()
     logf = open(os.path.join(RESULTS, "proxy.log"), "w")
-    p = subprocess.Popen([sys.executable, os.path.join(HERE, "delay_proxy.py"), str(pport), str(port), str(delay_ms)],
+    p = subprocess.Popen([build_proxy(), str(pport), str(port), str(delay_ms), str(sport)],
                          stdout=logf, stderr=logf, preexec_fn=join_cgroup("proxy"))
+    p.stats_port = sport
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", pport), timeout=1).close()
             break
         except OSError:
             time.sleep(0.05)
+    # What one round trip through it really costs (printed into the report).
+    cal = subprocess.run([build_proxy(), "--calibrate", str(delay_ms)], capture_output=True, text=True)
+    p.calibration = cal.stdout.strip()
+    log(f"proxy: {p.calibration}")
     return p, pport
 
 
 def proxy_turns(proxy):
-    """Direction changes the proxy has seen so far (SIGUSR1 makes it print its
-    counters as a JSON line to its log)."""
-    path = os.path.join(RESULTS, "proxy.log")
-    before = os.path.getsize(path)
-    proxy.send_signal(signal.SIGUSR1)
-    for _ in range(100):
-        time.sleep(0.02)
-        with open(path) as f:
-            f.seek(before)
-            tail = f.read()
-        if tail.endswith("\n"):
-            return json.loads(tail.strip().splitlines()[-1])["turns"]
-    return None
+    """Direction changes the proxy has seen so far (its stats port answers
+    with its counters as one JSON line)."""
+    try:
+        with socket.create_connection(("127.0.0.1", proxy.stats_port), timeout=2) as c:
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        return json.loads(data)["turns"]
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def cmd_rtt(n):
@@ -589,6 +603,7 @@ def cmd_rtt(n):
         proxy.send_signal(signal.SIGTERM)
         proxy.wait()
     lines = [f"### Through the delaying proxy: {delay:g} ms each way (RTT {rtt * 1000:g} ms), median of {reps}", "",
+             f"Proxy calibration (echo of 100 bytes through it): {getattr(proxy, 'calibration', '?')}.", "",
              "| tool | hosts | workload | run | wall (s) | connect (1-ping playbook, s) | 0-task playbook (s) | "
              "RT/task (wall−connect)/RTT/tasks | RT/task incl. connect | protocol RT/task (proxy turns) |",
              "|---|---:|---|---|---:|---:|---:|---:|---:|---:|"]
