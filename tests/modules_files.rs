@@ -766,3 +766,97 @@ async fn multiline_errors_and_symlinked_dest() {
         .file_type()
         .is_symlink());
 }
+
+/// A file copy creates is described without a second `stat` once the
+/// connection knows the shell's uid/gid names; the description must be what
+/// `stat` would have said, and a setgid directory (which hands down its own
+/// group) or an identity that does not match falls back to `stat`.
+#[tokio::test]
+async fn a_created_file_is_reported_as_stat_sees_it() {
+    use std::os::unix::fs::MetadataExt;
+    let d = tempfile::tempdir().unwrap();
+    let conn = Connection::Local(LocalConnection::new());
+    let ctx = ModuleCtx {
+        conn: &conn,
+        check_mode: false,
+        diff: false,
+        env: Vec::new(),
+        search_paths: Vec::new(),
+    };
+    let go = |module: &'static str, args: Value| {
+        let ctx = &ctx;
+        async move {
+            let args: Args = match args {
+                Value::Object(m) => m.into_iter().collect(),
+                _ => Args::new(),
+            };
+            ModuleId::lookup(module)
+                .expect("module")
+                .run(ctx, &args)
+                .await
+                .expect("transport")
+        }
+    };
+    let sg = d.path().join("sg");
+    std::fs::create_dir(&sg).unwrap();
+    std::fs::set_permissions(&sg, std::fs::Permissions::from_mode(0o2777)).unwrap();
+    // As root, give the setgid directory a group that is not ours.
+    let _ = std::os::unix::fs::chown(&sg, None, Some(65534));
+    assert_eq!(conn.ident(), None);
+    let cases: [(&str, Option<&str>, &Path); 6] = [
+        ("a", Some("0644"), d.path()),
+        ("b", Some("0640"), d.path()),
+        ("c", Some("0755"), d.path()),
+        ("e", Some("4750"), d.path()),
+        ("f", None, d.path()),
+        ("g", Some("0664"), &sg),
+    ];
+    for (name, mode, dir) in cases {
+        let dest = dir.join(name);
+        let mut args = json!({"content": format!("content of {name}\n"), "dest": s(&dest)});
+        if let Some(m) = mode {
+            args["mode"] = json!(m);
+        }
+        let r = go("copy", args).await;
+        ok(&r);
+        let md = std::fs::metadata(&dest).unwrap();
+        let st = go("stat", json!({"path": s(&dest)})).await;
+        assert_eq!(r["uid"], md.uid(), "{name}: {r:?}");
+        assert_eq!(r["gid"], md.gid(), "{name}: {r:?}");
+        assert_eq!(r["size"], md.len(), "{name}: {r:?}");
+        assert_eq!(
+            r["mode"],
+            format!("{:04o}", md.mode() & 0o7777),
+            "{name}: {r:?}"
+        );
+        assert_eq!(r["owner"], st["stat"]["pw_name"], "{name}: {r:?}");
+        assert_eq!(r["group"], st["stat"]["gr_name"], "{name}: {r:?}");
+        assert_eq!(r["state"], "file");
+    }
+    // The first report taught the identity.
+    let id = conn.ident().expect("identity learned");
+    // Proof that it is used: a name only the control side knows shows up.
+    conn.learn_ident(ferry::connection::HostIdent {
+        user: "known-name".into(),
+        ..id.clone()
+    });
+    let r = go(
+        "copy",
+        json!({"content": "x", "dest": s(&d.path().join("h"))}),
+    )
+    .await;
+    assert_eq!(r["owner"], "known-name", "{r:?}");
+    // An identity whose numbers do not match this shell's is not trusted.
+    conn.learn_ident(ferry::connection::HostIdent {
+        uid: id.uid + 1,
+        user: "wrong".into(),
+        ..id.clone()
+    });
+    let r = go(
+        "copy",
+        json!({"content": "x", "dest": s(&d.path().join("i"))}),
+    )
+    .await;
+    assert_eq!(r["owner"], id.user, "{r:?}");
+    assert_eq!(conn.ident(), Some(id));
+}

@@ -237,6 +237,43 @@ async fn commands_share_one_host_shell_without_leaking_into_each_other() {
     assert_ne!(again, first);
 }
 
+/// A command's library (`ExecRequest::lib`) is defined once in the host
+/// shell and found there by later frames; a replacement shell gets it again,
+/// and a timed command on its own exec channel gets it inline.
+#[tokio::test]
+async fn a_library_is_defined_once_per_host_shell() {
+    static LIB: &str =
+        "ferry_t_lib() { echo \"lib:$1\"; }\nferry_t_loads=$((${ferry_t_loads:-0} + 1))";
+    let sshd = Sshd::start();
+    let c = connect(&sshd.spec(ClientKey::Ed25519)).await;
+    let with_lib = |cmd: &str| ExecRequest {
+        lib: Some(LIB),
+        ..ExecRequest::new(cmd)
+    };
+    let out = |o: ferry::connection::ExecOutput| String::from_utf8_lossy(&o.stdout).into_owned();
+    for i in 0..3 {
+        let o = c
+            .exec(&with_lib(&format!("ferry_t_lib {i}; echo $ferry_t_loads")))
+            .await
+            .unwrap();
+        assert_eq!(out(o), format!("lib:{i}\n1\n"));
+    }
+    // Without asking for it, a command still sees what the shell defined.
+    assert_eq!(run(&c, "echo $ferry_t_loads").await.1, "1\n");
+    // A new shell after the old one died loads it afresh.
+    let r = c.exec(&ExecRequest::new("kill -KILL $$")).await;
+    assert!(matches!(r, Err(ConnError::Lost(_))), "{r:?}");
+    let o = c
+        .exec(&with_lib("ferry_t_lib x; echo $ferry_t_loads"))
+        .await
+        .unwrap();
+    assert_eq!(out(o), "lib:x\n1\n");
+    // An exec channel (a timeout) runs the library before the command.
+    let mut r = with_lib("ferry_t_lib t; echo $ferry_t_loads");
+    r.timeout = Some(Duration::from_secs(30));
+    assert_eq!(out(c.exec(&r).await.unwrap()), "lib:t\n1\n");
+}
+
 #[tokio::test]
 async fn twenty_concurrent_execs_on_one_connection() {
     let sshd = Sshd::start();

@@ -9,17 +9,21 @@ use tokio::process::Command;
 use super::{ConnError, ExecOutput, ExecRequest};
 
 #[derive(Debug, Default)]
-pub struct LocalConnection {}
+pub struct LocalConnection {
+    pub(crate) ident: std::sync::Mutex<Option<super::HostIdent>>,
+}
 
 impl LocalConnection {
     pub fn new() -> Self {
-        LocalConnection {}
+        LocalConnection {
+            ident: std::sync::Mutex::new(None),
+        }
     }
 
     pub async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnError> {
         let mut cmd = Command::new("/bin/sh");
         cmd.arg("-c")
-            .arg(&req.command)
+            .arg(req.command_with_lib())
             .envs(req.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(if req.stdin.is_some() {
                 Stdio::piped()

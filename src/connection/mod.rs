@@ -27,6 +27,25 @@ pub struct ExecRequest {
     pub env: Vec<(String, String)>,
     /// Kill the command (not the connection) after this long.
     pub timeout: Option<Duration>,
+    /// The command takes its input from the shell variable `__ferry_in` when
+    /// that is set (falling back to stdin), so the host shell may hand it
+    /// over that way without a pipe and the fork that feeds it.
+    pub stdin_from_var: bool,
+    /// Shell definitions the command needs (functions, constants). The host
+    /// shell evaluates them once and keeps them for later frames; an exec
+    /// channel runs them before the command each time.
+    pub lib: Option<&'static str>,
+}
+
+/// Who commands run as on a host, learned from a file script's report (the
+/// shell's fs uid/gid and their names): a later script can then describe a
+/// file it has just created without running `stat`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostIdent {
+    pub uid: u64,
+    pub gid: u64,
+    pub user: String,
+    pub group: String,
 }
 
 impl ExecRequest {
@@ -40,9 +59,24 @@ impl ExecRequest {
     /// The command string with `env` applied as exported shell assignments,
     /// because sshd refuses most `setenv` requests (AcceptEnv).
     pub fn full_command(&self) -> String {
-        if self.env.is_empty() {
-            return self.command.clone();
+        self.compose(true)
+    }
+
+    /// [`full_command`](Self::full_command) without `lib`, for a shell that
+    /// has it defined already.
+    pub fn command_without_lib(&self) -> String {
+        self.compose(false)
+    }
+
+    /// `lib` followed by the command, for a fresh `sh -c` (env set apart).
+    pub fn command_with_lib(&self) -> String {
+        match self.lib {
+            Some(l) => format!("{l}\n{}", self.command),
+            None => self.command.clone(),
         }
+    }
+
+    fn compose(&self, with_lib: bool) -> String {
         let mut s = String::new();
         for (k, v) in &self.env {
             s.push_str("export ");
@@ -50,6 +84,10 @@ impl ExecRequest {
             s.push('=');
             s.push_str(&shell_quote(v));
             s.push_str("; ");
+        }
+        if let (true, Some(l)) = (with_lib, self.lib) {
+            s.push_str(l);
+            s.push('\n');
         }
         s.push_str(&self.command);
         s
@@ -133,6 +171,25 @@ impl Connection {
     pub async fn get(&self, path: &str) -> Result<ExecOutput, ConnError> {
         self.exec(&ExecRequest::new(format!("cat {}", shell_quote(path))))
             .await
+    }
+
+    /// What is known of the login's identity (see [`HostIdent`]).
+    pub fn ident(&self) -> Option<HostIdent> {
+        let cell = match self {
+            Connection::Ssh(c) => &c.ident,
+            Connection::Local(c) => &c.ident,
+        };
+        cell.lock().ok().and_then(|g| g.clone())
+    }
+
+    pub fn learn_ident(&self, id: HostIdent) {
+        let cell = match self {
+            Connection::Ssh(c) => &c.ident,
+            Connection::Local(c) => &c.ident,
+        };
+        if let Ok(mut g) = cell.lock() {
+            *g = Some(id);
+        }
     }
 
     /// Close the connection politely.

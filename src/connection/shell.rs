@@ -36,6 +36,8 @@ pub struct Shell {
     /// A frame was sent and its end not read (its future was dropped): the
     /// stream is out of step and the shell must not be reused.
     dirty: bool,
+    /// Libraries (`ExecRequest::lib`) this shell has evaluated.
+    libs: Vec<&'static str>,
 }
 
 /// Why a frame did not complete: the shell (or the connection) went away.
@@ -56,6 +58,7 @@ impl Shell {
             wr,
             _permit: permit,
             dirty: false,
+            libs: Vec::new(),
         })
     }
 
@@ -84,8 +87,16 @@ impl Shell {
     /// Run one command as a frame.
     pub async fn run(&mut self, req: &ExecRequest) -> Result<ExecOutput, ShellGone> {
         let nonce = nonce();
-        let frame = frame(req, &nonce);
+        // A library is defined by the shell itself (not the frame's
+        // subshell), once; later frames find it there.
+        let lib = req
+            .lib
+            .filter(|l| !self.libs.iter().any(|k| std::ptr::eq(*k, *l)));
+        let frame = frame(req, lib, &nonce);
         self.dirty = true;
+        if let Some(l) = lib {
+            self.libs.push(l);
+        }
         let out_mark = format!("{}{nonce} ", MARK as char).into_bytes();
         let err_mark = format!("{}{nonce}\n", MARK as char).into_bytes();
 
@@ -198,9 +209,13 @@ fn nonce() -> String {
 }
 
 /// The text of one frame.
-fn frame(req: &ExecRequest, nonce: &str) -> Vec<u8> {
-    let script = super::shell_quote(&req.full_command());
-    let mut f: Vec<u8> = Vec::with_capacity(script.len() + 200);
+fn frame(req: &ExecRequest, lib: Option<&str>, nonce: &str) -> Vec<u8> {
+    let script = super::shell_quote(&req.command_without_lib());
+    let mut f: Vec<u8> = Vec::with_capacity(script.len() + lib.map_or(0, str::len) + 200);
+    if let Some(l) = lib {
+        f.extend_from_slice(l.as_bytes());
+        f.push(b'\n');
+    }
     f.extend_from_slice(b"__ferry_s=");
     f.extend_from_slice(script.as_bytes());
     f.push(b'\n');
@@ -218,7 +233,11 @@ fn frame(req: &ExecRequest, nonce: &str) -> Vec<u8> {
                     f.push(b);
                 }
             }
-            f.extend_from_slice(b"'\nprintf '%s' \"$__ferry_in\" | ( eval \"$__ferry_s\" )\n");
+            if req.stdin_from_var {
+                f.extend_from_slice(b"'\n( eval \"$__ferry_s\" ) </dev/null\n");
+            } else {
+                f.extend_from_slice(b"'\nprintf '%s' \"$__ferry_in\" | ( eval \"$__ferry_s\" )\n");
+            }
         }
         Some(data) => {
             f.extend_from_slice(
@@ -263,19 +282,29 @@ mod tests {
 
     #[test]
     fn frame_keeps_stdin_off_the_driver() {
-        let f = String::from_utf8(frame(&ExecRequest::new("cat"), "n1")).unwrap_or_default();
+        let f = String::from_utf8(frame(&ExecRequest::new("cat"), None, "n1")).unwrap_or_default();
         assert!(f.contains("( eval \"$__ferry_s\" ) </dev/null"), "{f}");
         let mut r = ExecRequest::new("cat");
         r.stdin = Some(vec![0, 1, 2, b'\n']);
-        let f = String::from_utf8(frame(&r, "n2")).unwrap_or_default();
+        let f = String::from_utf8(frame(&r, None, "n2")).unwrap_or_default();
         assert!(f.contains("base64 -d <<'En2' | ( eval"), "{f}");
         assert!(f.contains("\nAAECCg==\nEn2\n"), "{f}");
         r.stdin = Some(b"it's\n".to_vec());
-        let f = String::from_utf8(frame(&r, "n3")).unwrap_or_default();
+        let f = String::from_utf8(frame(&r, None, "n3")).unwrap_or_default();
         assert!(
             f.contains("__ferry_in='it'\\''s\n'\nprintf '%s' \"$__ferry_in\" | ( eval"),
             "{f}"
         );
+        // A script that reads the variable itself needs no pipe (no fork).
+        r.stdin_from_var = true;
+        let f = String::from_utf8(frame(&r, None, "n4")).unwrap_or_default();
+        assert!(
+            f.contains("__ferry_in='it'\\''s\n'\n( eval \"$__ferry_s\" ) </dev/null"),
+            "{f}"
+        );
+        // A library goes first, outside the subshell, so the shell keeps it.
+        let f = String::from_utf8(frame(&r, Some("lib_fn() { :; }"), "n5")).unwrap_or_default();
+        assert!(f.starts_with("lib_fn() { :; }\n__ferry_s="), "{f}");
     }
 
     #[test]

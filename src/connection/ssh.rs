@@ -78,6 +78,7 @@ pub struct SshConnection {
     shell: tokio::sync::Mutex<Option<Shell>>,
     /// `user@host` for messages.
     label: String,
+    pub(crate) ident: std::sync::Mutex<Option<super::HostIdent>>,
 }
 
 /// A parsed identity file, shared by every connection of the run.
@@ -436,6 +437,7 @@ async fn connect_once(
                 sessions: Arc::new(Semaphore::new(MAX_SESSIONS)),
                 shell: tokio::sync::Mutex::new(None),
                 label: format!("{user}@{host}"),
+                ident: std::sync::Mutex::new(None),
             });
         }
         jumps.push(handle);

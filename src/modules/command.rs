@@ -184,6 +184,8 @@ async fn execute(ctx: &ModuleCtx<'_>, p: Plan) -> Result<ModResult, ConnError> {
             stdin: p.stdin,
             env: ctx.env.clone(),
             timeout: None,
+            stdin_from_var: false,
+            lib: None,
         })
         .await?;
     let elapsed = start.elapsed();

@@ -274,6 +274,8 @@ fn write_spec<'a>(opts: &'a Opts, one: &One, sum: &str, content_cmd: &str) -> Wr
             Some(_) => format!("Destination {} is a directory", one.dest),
             None => "can not use content with a dir as dest".to_string(),
         }),
+        size: None,
+        final_stat: true,
     }
 }
 
@@ -308,6 +310,7 @@ async fn copy_bytes(
     };
     let mut spec = write_spec(&o2, one, &sum, cmd);
     spec.want_before = ctx.diff;
+    spec.size = Some(bytes.len() as u64);
     let nonce = super::command::nonce();
     let script = fs::write_script(&nonce, ctx.check_mode, &spec);
     let rep = match fs::run_script(ctx, &nonce, script, stdin).await? {

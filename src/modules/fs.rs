@@ -14,15 +14,17 @@ use sha1::{Digest, Sha1};
 
 use super::mode::{octal4, ModeSpec};
 use super::{arg_str, failed, Args, ModResult, ModuleCtx};
-use crate::connection::{shell_quote, ConnError, ExecOutput, ExecRequest};
+use crate::connection::{shell_quote, ConnError, ExecOutput, ExecRequest, HostIdent};
 
 /// Ansible's `MAX_FILE_SIZE_FOR_DIFF` default (104448 bytes).
 pub const MAX_DIFF_SIZE: u64 = 104_448;
 
-/// Shell functions every file script starts with. `ferry_st` fills `fs_*`
-/// (GNU/BusyBox `stat -c`, falling back to BSD `stat -f`); `ferry_attrs`
-/// applies `FO`/`FG`/`ferry_mode` (or only decides, when `ck=1`).
-const PRELUDE: &str = r#"ferry_kv() {
+/// Shell functions every file script needs (`ExecRequest::lib`: the host
+/// shell defines them once). `ferry_st` fills `fs_*` (GNU/BusyBox `stat -c`,
+/// falling back to BSD `stat -f`); `ferry_attrs` applies
+/// `FO`/`FG`/`ferry_mode` (or only decides, when `ck=1`). `um` is the umask,
+/// `me_u`/`me_g` the fs uid/gid (Linux; empty elsewhere).
+pub const LIB: &str = r#"ferry_kv() {
   case $2 in
     *"
 "*) printf '%s=%s\n' "$1" "$(printf '%s' "$2" | tr '\n' '\001')" ;;
@@ -30,9 +32,11 @@ const PRELUDE: &str = r#"ferry_kv() {
   esac
 }
 ferry_fail() { ferry_kv msg "$1"; echo failed=1; exit 0; }
-# The umask from /proc (builtins only) saves a fork; `$(umask)` elsewhere.
-um=
-{ while read -r fk fv; do [ "$fk" = Umask: ] && { um=$fv; break; }; done </proc/self/status; } 2>/dev/null
+# The umask and ids from /proc (builtins only) save forks; `$(umask)` elsewhere.
+um= me_u= me_g=
+{ while read -r fk f1 f2 f3 f4; do
+    case $fk in Umask:) um=$f1 ;; Uid:) me_u=$f4 ;; Gid:) me_g=$f4; break ;; esac
+  done </proc/self/status; } 2>/dev/null
 [ -n "$um" ] || um=$(umask)
 um=$((0$um))
 ferry_st() {
@@ -106,9 +110,10 @@ pub fn path_expr(p: &str) -> String {
     super::command::shell_path(p)
 }
 
-/// Start of every file script: the nonce marker and the prelude.
+/// Start of every file script: the nonce marker and the check flag (run
+/// with [`run_script`], which supplies [`LIB`]).
 pub fn header(nonce: &str, check: bool) -> String {
-    format!("N={nonce}\necho \"$N\"\nck={}\n{PRELUDE}", u8::from(check))
+    format!("N={nonce}\necho \"$N\"\nck={}\n", u8::from(check))
 }
 
 /// `mode`/`owner`/`group` as a module asked for them.
@@ -168,6 +173,12 @@ pub struct WriteSpec<'a> {
     pub want_before: bool,
     /// Message when the destination is a directory (`None`: not an error).
     pub dir_msg: Option<String>,
+    /// Length of the content, when the control side knows it: a file this
+    /// script creates can then be described without another `stat`.
+    pub size: Option<u64>,
+    /// Report the file after writing it (editing modules need only the
+    /// report of a file that was left alone).
+    pub final_stat: bool,
 }
 
 /// The one-exec write: inspect `P`, compare checksums, write through a
@@ -193,13 +204,15 @@ pub fn write_script(nonce: &str, check: bool, w: &WriteSpec<'_>) -> String {
         None => s.push_str("ferry_validate() { :; }\n"),
     }
     s.push_str(&format!(
-        "ferry_content() {{ {}\n}}\nforce={}\nbk={}\nmkd={}\nwb={}\nval={}\n",
+        "ferry_content() {{ {}\n}}\nforce={}\nbk={}\nmkd={}\nwb={}\nval={}\nfin={}\nWSIZE={}\n",
         w.content_cmd,
         u8::from(w.force),
         u8::from(w.backup),
         u8::from(w.mkdirs),
         u8::from(w.want_before),
         u8::from(w.validate.is_some()),
+        u8::from(w.final_stat),
+        w.size.map(|n| n.to_string()).unwrap_or_default(),
     ));
     if let Some(msg) = &w.dir_msg {
         s.push_str(&var("DIRMSG", msg));
@@ -262,6 +275,18 @@ const WRITE_BODY: &str = r#"ferry_write() {
   trap - EXIT
   wrote=1
 }
+# A file this script created where nothing was (no owner or group asked) is
+# described from what is known instead of another `stat` process: the mode
+# it was born with, the bytes written, and this shell's fs uid/gid, whose
+# names the control side passes (KID, KUN, KGN) once a report has shown them.
+# A setgid directory hands its own group down, so that case is stat'ed.
+ferry_born() {
+  [ "$fs_ex" = 0 ] && [ -n "$WSIZE" ] && [ -z "$FO$FG" ] && [ -n "$me_g" ] || return 1
+  echo "me_uid=$me_u"; echo "me_gid=$me_g"
+  [ "$KID" = "$me_u $me_g" ] && ! [ -g "$D" ] || return 1
+  fs_ex=1 fs_raw=$((32768 | m)) fs_uid=$me_u fs_gid=$me_g fs_size=$WSIZE fs_user=$KUN fs_group=$KGN
+  fs_mtime= fs_atime= fs_ctime= fs_nlink=1 fs_ino= fs_dev= fs_blocks= fs_bsize=
+}
 ferry_st "$P"
 if ferry_isdir && [ -n "$DIRMSG" ]; then ferry_fail "$DIRMSG"; fi
 ferry_kv dest "$P"
@@ -278,10 +303,11 @@ if [ "$same" = 0 ]; then
     [ "$ck" = 1 ] || ferry_write
   fi
 fi
+[ "$wrote" = 1 ] && [ "$fin" = 0 ] && exit 0
 if [ "$ck" = 0 ] || [ "$same" = 1 ]; then
   # Only a new file needs a new stat; its checksum is the one we wrote, and an
   # untouched file's was computed above.
-  [ "$wrote" = 1 ] && ferry_st "$P"
+  if [ "$wrote" = 1 ]; then ferry_born || ferry_st "$P"; fi
   [ "$fs_ex" = 1 ] && ferry_attrs "$P"
   [ "$fa" = 1 ] && [ "$ck" = 0 ] && ferry_st "$P"
   ferry_report ""
@@ -424,6 +450,17 @@ pub async fn run_script(
     script: String,
     stdin: Option<Vec<u8>>,
 ) -> Result<Result<Report, ModResult>, ConnError> {
+    let ident = ctx.conn.ident();
+    let script = match &ident {
+        Some(i) => format!(
+            "KID='{} {}'\nKUN={}\nKGN={}\n{script}",
+            i.uid,
+            i.gid,
+            shell_quote(&i.user),
+            shell_quote(&i.group)
+        ),
+        None => script,
+    };
     let out = ctx
         .conn
         .exec(&ExecRequest {
@@ -431,9 +468,38 @@ pub async fn run_script(
             stdin,
             env: ctx.env.clone(),
             timeout: None,
+            // File scripts read their content only through STDIN_CONTENT.
+            stdin_from_var: true,
+            lib: Some(LIB),
         })
         .await?;
-    Ok(parse_report(&out, nonce))
+    let rep = parse_report(&out, nonce);
+    if let Ok(r) = &rep {
+        learn_ident(ctx, ident.as_ref(), r);
+    }
+    Ok(rep)
+}
+
+/// A report that names the shell's uid/gid and shows a file owned by both
+/// teaches their names (see `ferry_born`).
+fn learn_ident(ctx: &ModuleCtx<'_>, known: Option<&HostIdent>, rep: &Report) {
+    let num = |k: &str| rep.get(k).and_then(|v| v.parse::<u64>().ok());
+    let (Some(uid), Some(gid)) = (num("me_uid"), num("me_gid")) else {
+        return;
+    };
+    let st = rep.stat("");
+    if !st.exists || st.uid != uid || st.gid != gid || st.user.is_empty() || st.group.is_empty() {
+        return;
+    }
+    let id = HostIdent {
+        uid,
+        gid,
+        user: st.user,
+        group: st.group,
+    };
+    if known != Some(&id) {
+        ctx.conn.learn_ident(id);
+    }
 }
 
 /// A file's metadata as the host's `stat` reported it.

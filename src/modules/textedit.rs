@@ -113,6 +113,8 @@ pub async fn commit(
         follow: true,
         want_before: false,
         dir_msg: None,
+        size: None,
+        final_stat: false,
     };
     let nonce = super::command::nonce();
     let script = fs::write_script(&nonce, false, &spec);
