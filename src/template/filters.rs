@@ -224,8 +224,8 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
     guard!(
         "abs" => b::abs, "attr" => b::attr, "batch" => b::batch,
         "capitalize" => b::capitalize, "escape" => b::escape,
-        "e" => b::escape, "forceescape" => b::escape, "first" => b::first,
-        "items" => b::items, "last" => b::last, "length" => b::length, "count" => b::length,
+        "e" => b::escape, "forceescape" => b::escape,
+        "items" => b::items, "length" => b::length, "count" => b::length,
         "list" => b::list, "lower" => b::lower, "map" => b::map,
         "reject" => b::reject, "rejectattr" => b::rejectattr,
         "reverse" => b::reverse, "round" => b::round, "select" => b::select,
@@ -244,6 +244,15 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
     reg(env, &["int"], f_int);
     reg(env, &["float"], f_float);
     reg(env, &["join"], f_join);
+    // Jinja's answer for an empty input is an undefined with a reason.
+    reg(env, &["first"], |s, a| {
+        let v = minijinja::filters::first(a.defined()?)?;
+        Ok(or_hint(s, v, "No first item, sequence was empty."))
+    });
+    reg(env, &["last"], |s, a| {
+        let v = minijinja::filters::last(a.defined()?.clone())?;
+        Ok(or_hint(s, v, "No last item, sequence was empty."))
+    });
     reg(env, &["min"], |s, a| f_minmax(s, a, false));
     reg(env, &["max"], |s, a| f_minmax(s, a, true));
     reg(env, &["format"], f_format);
@@ -629,6 +638,11 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
     reg(env, &["hash"], |_, a| {
         let s = a.input_str()?;
         let algo = a.string(0, "hashtype", "sha1");
+        if super::crypt::is_shake(&algo) {
+            return Err(fail(
+                "hexdigest() missing required argument 'length' (pos 1)",
+            ));
+        }
         Ok(Value::from(
             super::crypt::hex_digest(&algo, s.as_bytes())
                 .ok_or_else(|| fail(format!("unsupported hash type {algo}")))?,
@@ -844,7 +858,7 @@ fn f_join(_: &mut State, a: Args) -> Result<Value, Error> {
     Ok(Value::from(out))
 }
 
-fn f_minmax(_: &mut State, a: Args, want_max: bool) -> Result<Value, Error> {
+fn f_minmax(state: &mut State, a: Args, want_max: bool) -> Result<Value, Error> {
     let v = a.defined()?;
     let attr = a.opt_string(99, "attribute");
     let case_sensitive = a.boolean(99, "case_sensitive", false);
@@ -876,7 +890,19 @@ fn f_minmax(_: &mut State, a: Args, want_max: bool) -> Result<Value, Error> {
             best = Some((k, it));
         }
     }
-    Ok(best.map(|(_, v)| v).unwrap_or(Value::UNDEFINED))
+    Ok(match best {
+        Some((_, v)) => v,
+        None => super::hinted_undefined(state, "No aggregated item, sequence was empty."),
+    })
+}
+
+/// `v`, or when it is undefined, an undefined that reports `hint` if used.
+fn or_hint(state: &State, v: Value, hint: &str) -> Value {
+    if v.is_undefined() {
+        super::hinted_undefined(state, hint)
+    } else {
+        v
+    }
 }
 
 /// Python's `a % b` (templates' `%` is rewritten into a call to this):
@@ -958,13 +984,14 @@ fn f_mandatory(state: &mut State, a: Args) -> Result<Value, Error> {
         let missing = state
             .lookup(super::CTX_VAR)
             .and_then(|c| c.downcast_object::<super::LazyVars>())
-            .and_then(|l| l.last_missing());
+            .and_then(|l| l.last_missing_var());
         let msg = match a.opt_string(0, "msg") {
             Some(m) => m,
-            None => {
-                let name = missing.clone().unwrap_or_default();
-                format!("Mandatory variable '{name}' not defined.")
-            }
+            None => match &missing {
+                Some(name) => format!("Mandatory variable '{name}' not defined."),
+                // An undefined that names no variable (`[] | first`).
+                None => "Mandatory variable not defined.".to_string(),
+            },
         };
         // Still an undefined error, worded as Ansible's plugin failure.
         let msg = format!("The filter plugin 'ansible.builtin.mandatory' failed: {msg}");

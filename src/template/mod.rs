@@ -398,6 +398,36 @@ pub(crate) fn undefined_error(value: &Value) -> Error {
     }
 }
 
+/// Prefix of the names under which [`hinted_undefined`] records its reason
+/// among the missing variables (no variable name can contain it).
+const HINT_PREFIX: char = '\u{0}';
+
+/// Jinja's `Undefined(hint)`: an undefined value that `default` and
+/// `is defined` accept like any other, but whose use reports `message`
+/// (`[] | first` → "No first item, sequence was empty."). minijinja's
+/// undefined carries no text, so the reason is recorded as a missing
+/// "variable" of the render, which the error paths already consult.
+pub(crate) fn hinted_undefined(state: &State, message: &str) -> Value {
+    if let Some(ctx) = state.lookup(CTX_VAR) {
+        if let Some(root) = ctx.downcast_object_ref::<LazyVars>() {
+            let key = format!("{HINT_PREFIX}{message}");
+            if let Ok(mut m) = root.inner_errors.lock() {
+                m.insert(
+                    key.clone(),
+                    TemplateError::Undefined {
+                        name: String::new(),
+                        message: message.to_string(),
+                    },
+                );
+            }
+            if let Ok(mut m) = root.missing.lock() {
+                m.push(key);
+            }
+        }
+    }
+    Value::UNDEFINED
+}
+
 /// Convert a minijinja error into a [`TemplateError`], recovering a wrapped
 /// `TemplateError` and naming undefined variables.
 fn convert_error(err: Error, src: &str, root: &Arc<LazyVars>) -> TemplateError {
@@ -649,6 +679,12 @@ impl LazyVars {
         self.missing.lock().ok().and_then(|m| m.last().cloned())
     }
 
+    /// The last missing variable's name; `None` when the last undefined
+    /// came from [`hinted_undefined`] (it names no variable).
+    pub(crate) fn last_missing_var(&self) -> Option<String> {
+        self.last_missing().filter(|n| !n.starts_with(HINT_PREFIX))
+    }
+
     fn inner_undefined(&self, name: &str) -> Option<TemplateError> {
         self.inner_errors
             .lock()
@@ -866,7 +902,10 @@ impl LazyVars {
         ];
         if !GUARDS.iter().any(|g| trimmed.contains(g)) {
             if let Some(name) = self.missing.lock().ok().and_then(|m| m.first().cloned()) {
-                return Err(TemplateError::undefined(&name));
+                return Err(self
+                    .inner_undefined(&name)
+                    .filter(|_| name.starts_with(HINT_PREFIX))
+                    .unwrap_or_else(|| TemplateError::undefined(&name)));
             }
         }
         match v.kind() {
