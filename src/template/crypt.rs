@@ -16,17 +16,58 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Hex digest with a Python `hashlib` algorithm name.
+/// Hex digest with a Python `hashlib.new` algorithm name: Python's own
+/// names as written, or OpenSSL's names (any case). `None`: unknown.
 pub fn hex_digest(algo: &str, data: &[u8]) -> Option<String> {
-    Some(match algo.to_ascii_lowercase().as_str() {
+    let openssl = algo.to_ascii_lowercase();
+    let name = match algo {
+        "blake2b" | "blake2s" | "sha3_224" | "sha3_256" | "sha3_384" | "sha3_512" => algo,
+        _ => match openssl.as_str() {
+            "sha-1" => "sha1",
+            "sha-224" | "sha2-224" => "sha224",
+            "sha-256" | "sha2-256" => "sha256",
+            "sha-384" | "sha2-384" => "sha384",
+            "sha-512" | "sha2-512" => "sha512",
+            "sha512_224" | "sha512-224" | "sha2-512/224" => "sha512_224",
+            "sha512_256" | "sha512-256" | "sha2-512/256" => "sha512_256",
+            "sha3-224" => "sha3_224",
+            "sha3-256" => "sha3_256",
+            "sha3-384" => "sha3_384",
+            "sha3-512" => "sha3_512",
+            "blake2b512" => "blake2b",
+            "blake2s256" => "blake2s",
+            "ssl3-md5" => "md5",
+            "ssl3-sha1" => "sha1",
+            n @ ("md5" | "sha1" | "sha224" | "sha256" | "sha384" | "sha512" | "md5-sha1") => n,
+            // Python-only spellings (`blake2b`, `sha3_256`) are case-sensitive.
+            _ => return None,
+        },
+    };
+    Some(match name {
         "md5" => format!("{:x}", md5::compute(data)),
         "sha1" => hex(&sha1::Sha1::digest(data)),
+        "md5-sha1" => format!("{:x}{}", md5::compute(data), hex(&sha1::Sha1::digest(data))),
         "sha224" => hex(&sha2::Sha224::digest(data)),
         "sha256" => hex(&sha2::Sha256::digest(data)),
         "sha384" => hex(&sha2::Sha384::digest(data)),
         "sha512" => hex(&sha2::Sha512::digest(data)),
+        "sha512_224" => hex(&sha2::Sha512_224::digest(data)),
+        "sha512_256" => hex(&sha2::Sha512_256::digest(data)),
+        "sha3_224" => hex(&sha3::Sha3_224::digest(data)),
+        "sha3_256" => hex(&sha3::Sha3_256::digest(data)),
+        "sha3_384" => hex(&sha3::Sha3_384::digest(data)),
+        "sha3_512" => hex(&sha3::Sha3_512::digest(data)),
+        "blake2b" => hex(&blake2::Blake2b512::digest(data)),
+        "blake2s" => hex(&blake2::Blake2s256::digest(data)),
         _ => return None,
     })
+}
+
+/// Whether `algo` names a SHAKE function, which `hashlib` knows but whose
+/// `hexdigest()` needs a length the `hash` filter does not pass.
+pub fn is_shake(algo: &str) -> bool {
+    matches!(algo, "shake_128" | "shake_256")
+        || matches!(algo.to_ascii_lowercase().as_str(), "shake128" | "shake256")
 }
 
 pub fn random_u64() -> u64 {

@@ -1340,3 +1340,106 @@ fn percent_rewrite_leaves_other_code_alone() {
         json!("{{ '%d' % 1 }}")
     );
 }
+
+/// `first`/`last`/`min`/`max` of nothing are Jinja undefineds with a reason:
+/// `default` takes them, printing one fails with the reason. Wording from
+/// ansible-playbook 2.19.14.
+#[test]
+fn empty_sequence_aggregates_are_hinted_undefined() {
+    for (tpl, msg) in [
+        ("{{ [] | first }}", "No first item, sequence was empty."),
+        ("a{{ '' | first }}b", "No first item, sequence was empty."),
+        ("{{ {} | last }}", "No last item, sequence was empty."),
+        ("{{ [] | max }}", "No aggregated item, sequence was empty."),
+        (
+            "{{ [] | min(attribute='a') }}",
+            "No aggregated item, sequence was empty.",
+        ),
+        (
+            "{{ [] | first | mandatory }}",
+            "The filter plugin 'ansible.builtin.mandatory' failed: Mandatory variable not defined.",
+        ),
+        (
+            "{{ [] | random }}",
+            "The filter plugin 'ansible.builtin.random' failed: Cannot choose from an empty sequence",
+        ),
+    ] {
+        assert_eq!(err(tpl).to_string(), msg, "{tpl}");
+    }
+    check(&[
+        ("{{ [] | first | default('d') }}", json!("d")),
+        ("{{ [] | max | default('d') }}", json!("d")),
+        ("{{ ([] | last) is defined }}", json!(false)),
+        ("{{ [1, 3, 2] | max }} {{ 'abc' | last }}", json!("3 c")),
+        ("{{ {'a': 1} | first }}", json!("a")),
+    ]);
+    let t = templar();
+    let e = t
+        .eval_condition(&json!("([] | first) == 1"), &vars())
+        .err()
+        .map(|e| e.to_string());
+    assert_eq!(e.as_deref(), Some("No first item, sequence was empty."));
+}
+
+/// `hash` takes `hashlib.new` names; digests of 'abc' from Python's hashlib.
+#[test]
+fn hash_filter_hashlib_algorithms() {
+    check(&[
+        (
+            "{{ 'abc' | hash('blake2b') }}",
+            json!("ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923"),
+        ),
+        (
+            "{{ 'abc' | hash('blake2s') }}",
+            json!("508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982"),
+        ),
+        (
+            "{{ 'abc' | hash('sha3_224') }}",
+            json!("e642824c3f8cf24ad09234ee7d3c766fc9a3a5168d0c94ad73b46fdf"),
+        ),
+        (
+            "{{ 'abc' | hash('SHA3-256') }}",
+            json!("3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532"),
+        ),
+        (
+            "{{ 'abc' | hash('sha3_384') }}",
+            json!("ec01498288516fc926459f58e2c6ad8df9b473cb0fc08c2596da7cf0e49be4b298d88cea927ac7f539f1edf228376d25"),
+        ),
+        (
+            "{{ 'abc' | hash('sha3_512') }}",
+            json!("b751850b1a57168a5693cd924b6b096e08f621827444f70d884f5d0240d2712e10e116e9192af3c91a7ec57647e3934057340b4cf408d5a56592f8274eec53f0"),
+        ),
+        (
+            "{{ 'abc' | hash('sha512_256') }}",
+            json!("53048e2681941ef99b2e29b76b4c7dabe4c2d0c634fc6d46e0e2f13107e7af23"),
+        ),
+        (
+            "{{ 'abc' | hash('sha512_224') }}",
+            json!("4634270f707b6a54daae7530460842e20e37ed265ceee9a43e8924aa"),
+        ),
+        (
+            "{{ 'abc' | hash('md5-sha1') }}",
+            json!("900150983cd24fb0d6963f7d28e17f72a9993e364706816aba3e25717850c26c9cd0d89d"),
+        ),
+        (
+            "{{ 'abc' | hash('SHA-256') }}",
+            json!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ),
+    ]);
+    for (tpl, msg) in [
+        (
+            "{{ 'abc' | hash('BLAKE2B') }}",
+            "The filter plugin 'ansible.builtin.hash' failed: unsupported hash type BLAKE2B",
+        ),
+        (
+            "{{ 'abc' | hash('SHA3_256') }}",
+            "The filter plugin 'ansible.builtin.hash' failed: unsupported hash type SHA3_256",
+        ),
+        (
+            "{{ 'abc' | hash('shake_128') }}",
+            "The filter plugin 'ansible.builtin.hash' failed: hexdigest() missing required argument 'length' (pos 1)",
+        ),
+    ] {
+        assert_eq!(err(tpl).to_string(), msg, "{tpl}");
+    }
+}
