@@ -14,6 +14,7 @@ use minijinja::value::{Rest, Value, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, State};
 use serde_json::{Map, Value as Json};
 
+use super::pydatetime;
 use super::pyformat;
 use super::pyrandom::PyRandom;
 use super::pyset::{self, SetOp};
@@ -576,6 +577,26 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: &Arc<Shared>) {
         Ok::<_, Error>(Value::from_object(m))
     });
     env.add_function("__ferry_mod", py_mod);
+    env.add_function("__ferry_sub", py_sub);
+    reg(env, &["to_datetime"], |_, a| {
+        let v = a.defined()?;
+        let fmt = a
+            .get(0, "format")
+            .cloned()
+            .unwrap_or_else(|| Value::from("%Y-%m-%d %H:%M:%S"));
+        let arg_str = |n: u8, x: &Value| {
+            x.as_str().map(str::to_string).ok_or_else(|| {
+                fail(format!(
+                    "strptime() argument {n} must be str, not {}",
+                    pyrepr::type_name(x)
+                ))
+            })
+        };
+        let (s, fmt) = (arg_str(1, v)?, arg_str(2, &fmt)?);
+        pydatetime::strptime(&s, &fmt)
+            .map(Value::from_object)
+            .map_err(fail)
+    });
     reg(env, &["unique"], f_unique);
     reg(env, &["truncate"], |_, a| {
         let s = len_str(a.defined()?)?;
@@ -902,6 +923,22 @@ fn or_hint(state: &State, v: Value, hint: &str) -> Value {
         super::hinted_undefined(state, hint)
     } else {
         v
+    }
+}
+
+/// `a - b` in templates that use `to_datetime` (the only ones where `-` is
+/// rewritten into a call to this): datetime arithmetic, else minijinja's.
+fn py_sub(a: Value, b: Value) -> Result<Value, Error> {
+    for v in [&a, &b] {
+        if v.is_undefined() {
+            return Err(undefined_error(v));
+        }
+    }
+    match pydatetime::sub(&a, &b) {
+        Some(res) => res.map_err(|msg| {
+            TemplateError::Render(format!("Error rendering template: {msg}")).into_mj()
+        }),
+        None => pydatetime::plain_sub(a, b),
     }
 }
 

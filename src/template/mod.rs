@@ -22,6 +22,7 @@ mod jinja_tests;
 mod literals;
 mod lookups;
 mod modop;
+mod pydatetime;
 mod pyformat;
 mod pyrandom;
 mod pyrepr;
@@ -946,6 +947,21 @@ impl LazyVars {
     }
 
     fn to_json(self: &Arc<Self>, v: &Value, src: &str) -> Result<Json, TemplateError> {
+        // A native datetime result is stored as its ISO form; a timedelta
+        // cannot be stored at all (ansible-core 2.19).
+        match pydatetime::type_name(v) {
+            Some("datetime") => {
+                if let Some(dt) = v.downcast_object_ref::<pydatetime::DateTime>() {
+                    return Ok(Json::String(dt.isoformat('T')));
+                }
+            }
+            Some(t) => {
+                return Err(TemplateError::Render(format!(
+                    "Error rendering template: Type '{t}' is unsupported for variable storage."
+                )))
+            }
+            None => {}
+        }
         value_to_json(v).map_err(|e| convert_error(e, src, self))
     }
 

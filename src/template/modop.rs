@@ -7,6 +7,8 @@
 //! modulo on numbers. The operands are found with a small parser following
 //! Jinja's precedence (`%` binds like `*`; filters and `is` tests bind
 //! tighter); anything it does not understand is left exactly as written.
+//! In templates using `to_datetime`, binary `-` is rewritten the same way
+//! to `__ferry_sub(A, B)` so that datetimes can be subtracted.
 
 use std::borrow::Cow;
 
@@ -110,6 +112,8 @@ fn tokenize(code: &str) -> Option<Vec<Tok>> {
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    /// Also rewrite binary `-` to `__ferry_sub(A, B)` (datetime arithmetic).
+    sub: bool,
 }
 
 impl Parser {
@@ -201,6 +205,13 @@ impl Parser {
     fn math1(&mut self) -> Option<String> {
         let mut s = self.concat()?;
         while self.is_op(&["+", "-"]) {
+            if self.sub && self.is_op(&["-"]) {
+                self.take();
+                let rhs = self.concat()?;
+                let lead: String = s.chars().take_while(|c| c.is_whitespace()).collect();
+                s = format!("{lead}__ferry_sub({}, {})", s.trim(), rhs.trim());
+                continue;
+            }
             s += &self.take();
             s += &self.concat()?;
         }
@@ -356,17 +367,18 @@ impl Parser {
     }
 }
 
-fn has_mod_op(toks: &[Tok]) -> bool {
-    toks.iter().any(|t| t.kind == Kind::Op && t.text == "%")
+fn has_op(toks: &[Tok], op: &str) -> bool {
+    toks.iter().any(|t| t.kind == Kind::Op && t.text == op)
 }
 
 /// Rewrite one code region (the inside of `{{ }}` or a bare expression).
-fn rewrite_expr(code: &str) -> Option<String> {
+fn rewrite_expr(code: &str, sub: bool) -> Option<String> {
     let toks = tokenize(code)?;
-    if !has_mod_op(&toks) {
+    let sub = sub && has_op(&toks, "-");
+    if !has_op(&toks, "%") && !sub {
         return None;
     }
-    let mut p = Parser { toks, pos: 0 };
+    let mut p = Parser { toks, pos: 0, sub };
     let mut out = p.expr()?;
     if !p.at_end() {
         return None;
@@ -378,7 +390,7 @@ fn rewrite_expr(code: &str) -> Option<String> {
 }
 
 /// Rewrite `{% set x = … %}`, `{% if … %}`, `{% elif … %}` bodies.
-fn rewrite_stmt(code: &str) -> Option<String> {
+fn rewrite_stmt(code: &str, sub: bool) -> Option<String> {
     let trimmed = code.trim_start();
     let lead = &code[..code.len() - trimmed.len()];
     let word: String = trimmed
@@ -387,13 +399,16 @@ fn rewrite_stmt(code: &str) -> Option<String> {
         .collect();
     let rest = &trimmed[word.len()..];
     match word.as_str() {
-        "if" | "elif" => Some(format!("{lead}{word}{}", rewrite_expr(rest)?)),
+        "if" | "elif" => Some(format!("{lead}{word}{}", rewrite_expr(rest, sub)?)),
         "set" => {
             let (target, value) = rest.split_once('=')?;
             if target.contains(['(', '[', '\'', '"']) || value.starts_with('=') {
                 return None;
             }
-            Some(format!("{lead}{word}{target}={}", rewrite_expr(value)?))
+            Some(format!(
+                "{lead}{word}{target}={}",
+                rewrite_expr(value, sub)?
+            ))
         }
         _ => None,
     }
@@ -403,11 +418,14 @@ fn rewrite_stmt(code: &str) -> Option<String> {
 /// expression (`code == true`). Returns the input untouched when there is
 /// nothing to do or the code is not understood.
 pub fn rewrite(src: &str, code: bool) -> Cow<'_, str> {
-    if !src.contains('%') {
+    // `-` is only rewritten where datetimes can appear: rewriting every
+    // subtraction would cost a call each for nothing.
+    let sub = src.contains("to_datetime");
+    if !src.contains('%') && !sub {
         return Cow::Borrowed(src);
     }
     if code {
-        return match rewrite_expr(src) {
+        return match rewrite_expr(src, sub) {
             Some(s) => Cow::Owned(s),
             None => Cow::Borrowed(src),
         };
@@ -444,7 +462,7 @@ pub fn rewrite(src: &str, code: bool) -> Cow<'_, str> {
             _ => (body, ""),
         };
         let new = match open {
-            "{{" => rewrite_expr(body),
+            "{{" => rewrite_expr(body, sub),
             "{%" => {
                 if body.trim_start().starts_with("raw") {
                     // Copy a raw block untouched.
@@ -457,7 +475,7 @@ pub fn rewrite(src: &str, code: bool) -> Cow<'_, str> {
                     i += len;
                     continue;
                 }
-                rewrite_stmt(body)
+                rewrite_stmt(body, sub)
             }
             _ => None,
         };

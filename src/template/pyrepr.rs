@@ -217,6 +217,6 @@ pub fn type_name(v: &Value) -> &'static str {
         ValueKind::Seq => "list",
         ValueKind::Map => "dict",
         ValueKind::Iterable => "generator",
-        _ => "object",
+        _ => super::pydatetime::type_name(v).unwrap_or("object"),
     }
 }

@@ -1443,3 +1443,72 @@ fn hash_filter_hashlib_algorithms() {
         assert_eq!(err(tpl).to_string(), msg, "{tpl}");
     }
 }
+
+/// `to_datetime` is `datetime.strptime`; subtracting gives a timedelta.
+/// Expected values from ansible-playbook 2.19.14 / Python 3.11.
+#[test]
+fn to_datetime_and_subtraction() {
+    let diff =
+        "((\"2016-08-14 20:00:12\" | to_datetime) - (\"2015-12-25\" | to_datetime('%Y-%m-%d')))";
+    check(&[
+        (&format!("{{{{ {diff}.total_seconds() }}}}"), json!(20203212.0)),
+        (&format!("{{{{ {diff}.days }}}} {{{{ {diff}.seconds }}}}"), json!("233 72012")),
+        (&format!("d={{{{ {diff} }}}}"), json!("d=233 days, 20:00:12")),
+        (
+            "d={{ ('2015-12-25 01:02:03' | to_datetime) - ('2016-08-14 20:00:12' | to_datetime) }}",
+            json!("d=-234 days, 5:01:51"),
+        ),
+        (
+            "{{ '2016-08-14 20:00:12' | to_datetime }}",
+            json!("2016-08-14T20:00:12"),
+        ),
+        (
+            "d={{ '2016-08-14 20:00:12' | to_datetime }}",
+            json!("d=2016-08-14 20:00:12"),
+        ),
+        (
+            "{{ '2016-08-14 20:00:12.5' | to_datetime('%Y-%m-%d %H:%M:%S.%f') }} {{ ('2016-8-4' | to_datetime('%Y-%m-%d')).strftime('%d/%m/%Y %j %a') }}",
+            json!("2016-08-14 20:00:12.500000 04/08/2016 217 Thu"),
+        ),
+        (
+            "{{ 'Aug 14 2016 8pm' | to_datetime('%b %d %Y %I%p') }}",
+            json!("2016-08-14T20:00:00"),
+        ),
+        (
+            "{{ ('2016-08-14' | to_datetime('%Y-%m-%d')) > ('2015-12-25' | to_datetime('%Y-%m-%d')) }}",
+            json!(true),
+        ),
+        ("{{ '1999-01-01 00:00:00' | to_datetime | type_debug }}", json!("datetime")),
+        // Plain subtraction still works in a template that uses to_datetime.
+        ("{{ n - 1 }} {{ 5.5 - 2 }} {{ 'x' | to_datetime('x') }}", json!("2 3.5 1900-01-01 00:00:00")),
+    ]);
+    for (tpl, msg) in [
+        (
+            "{{ 'x' | to_datetime }}",
+            "The filter plugin 'ansible.builtin.to_datetime' failed: time data 'x' does not match format '%Y-%m-%d %H:%M:%S'",
+        ),
+        (
+            "{{ '2016-08-14 20:00:12xx' | to_datetime }}",
+            "The filter plugin 'ansible.builtin.to_datetime' failed: unconverted data remains: xx",
+        ),
+        (
+            "{{ 5 | to_datetime }}",
+            "The filter plugin 'ansible.builtin.to_datetime' failed: strptime() argument 1 must be str, not int",
+        ),
+        (
+            "{{ '2015-02-30' | to_datetime('%Y-%m-%d') }}",
+            "The filter plugin 'ansible.builtin.to_datetime' failed: day is out of range for month",
+        ),
+        (
+            "{{ ('2016-08-14 20:00:12' | to_datetime) - 1 }}",
+            "Error rendering template: unsupported operand type(s) for -: 'datetime.datetime' and 'int'",
+        ),
+        (
+            "{{ ('2016-08-14' | to_datetime('%Y-%m-%d')) - ('2016-08-13' | to_datetime('%Y-%m-%d')) }}",
+            "Error rendering template: Type 'timedelta' is unsupported for variable storage.",
+        ),
+        ("{{ nope - ('2016' | to_datetime('%Y')) }}", "'nope' is undefined"),
+    ] {
+        assert_eq!(err(tpl).to_string(), msg, "{tpl}");
+    }
+}
