@@ -34,7 +34,7 @@ RESULTS = os.environ.get("BENCH_RESULTS", os.path.join(HERE, "results"))
 USER_PREFIX = "benchuser"
 KEY = os.path.join(STATE, "id_rsa_pem")
 WL = os.path.join(HERE, "workloads")
-TASKS = {"oidc6": 6, "mix20": 20, "ping1": 1, "empty0": 0}
+TASKS = {"oidc6": 6, "mix20": 20, "ping1": 1, "empty0": 0, "noop20": 20, "true20": 20}
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -549,8 +549,10 @@ def cmd_rtt(n):
                 turns = {}
                 for rep in range(reps):
                     for wl, phase in (("empty0", "-"), ("ping1", "-"), ("oidc6", "first"), ("oidc6", "second"),
-                                      ("mix20", "first")):
-                        if not tool.startswith("ferry") and wl in ("empty0", "ping1"):
+                                      ("mix20", "first"), ("noop20", "-"), ("true20", "-")):
+                        if not tool.startswith("ferry") and wl in ("empty0", "ping1", "noop20", "true20"):
+                            continue
+                        if limit > 1 and wl in ("noop20", "true20"):
                             continue
                         if phase == "first":
                             wipe_homes(n)
