@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+use super::state::watch_deprecated_vars;
 use super::task::{ActionOut, Control, HostTask};
 use super::{invocation, truthy, Engine};
 use crate::connection::Connection;
@@ -16,6 +17,18 @@ use crate::template::Context;
 
 fn failed(msg: impl Into<String>) -> ActionOut {
     ActionOut::ok(crate::modules::failed(msg))
+}
+
+/// Where an argument's value was written: its own position, or its `key=`
+/// inside the free-form text that held it.
+fn arg_origin(task: &crate::playbook::Task, key: &str) -> Option<crate::error::Span> {
+    match task.arg_spans.get(key) {
+        Some(span) => Some(span.clone()),
+        None => task
+            .arg_spans
+            .get("_raw_params")
+            .map(|text| crate::playbook::within_free_form(text, key)),
+    }
 }
 
 /// Ansible warns once per task that takes its arguments from a template
@@ -96,7 +109,8 @@ impl Engine {
             }
         }
         for (k, v) in raw {
-            match self.templar.render_value(&v, ctx) {
+            let span = arg_origin(task, &k);
+            match watch_deprecated_vars(span.as_ref(), || self.templar.render_value(&v, ctx)) {
                 Ok(x) if x.as_str() == Some(omit) => {
                     args.shift_remove(&k);
                 }
@@ -125,7 +139,10 @@ impl Engine {
             }
         }
         match short {
-            "debug" => self.debug(&args, ctx),
+            // `var` is rendered by the action itself.
+            "debug" => watch_deprecated_vars(arg_origin(task, "var").as_ref(), || {
+                self.debug(ht, &args, ctx)
+            }),
             "set_fact" => self.set_fact(ht.host, &args),
             "assert" => self.assert(that, &args, ctx),
             "fail" => {
@@ -320,7 +337,7 @@ impl Engine {
         }
     }
 
-    fn debug(&self, args: &Vars, ctx: &Context) -> ActionOut {
+    fn debug(&self, ht: &HostTask<'_>, args: &Vars, ctx: &Context) -> ActionOut {
         let verbosity = args
             .get("verbosity")
             .and_then(|v| {
@@ -350,8 +367,21 @@ impl Engine {
             };
             let value = match self.templar.render_str(&expr, ctx) {
                 Ok(v) => v,
-                // ansible-core 2.19's rendering of an error in `var`.
-                Err(e) => Value::String(format!("<< error 1 - {e} >>")),
+                // ansible-core 2.19's rendering of an error in `var`, and
+                // its warning, where the failing template was written.
+                Err(e) => {
+                    let shadowed = |n: &str| self.shadows_playbook_vars(ht.host, n);
+                    let task = &ht.next.task;
+                    let origin =
+                        super::task::template_error_origin(&name, ht.next, ht.pctx, &shadowed)
+                            .or_else(|| arg_origin(task, "var"))
+                            .unwrap_or_else(|| task.span.clone());
+                    crate::output::warn_once(&format!(
+                        "Encountered 1 template error.\nerror 1 - {e}\n{}",
+                        crate::output::origin(&origin)
+                    ));
+                    Value::String(format!("<< error 1 - {e} >>"))
+                }
             };
             r.insert(name, value);
         } else {

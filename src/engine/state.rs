@@ -102,9 +102,40 @@ pub struct EngineHostVars {
     pub play_vars: std::sync::RwLock<std::collections::HashMap<&'static str, minijinja::Value>>,
 }
 
+thread_local! {
+    /// Set when a render on this thread reads `play_hosts`; renders are
+    /// synchronous, so the thread tells which render it was.
+    static READ_PLAY_HOSTS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run one render; if it read the `play_hosts` magic variable (deprecated in
+/// ansible-core 2.19), print Ansible's deprecation warning with the origin
+/// of the value rendered, `span`.
+pub(crate) fn watch_deprecated_vars<T>(
+    span: Option<&crate::error::Span>,
+    render: impl FnOnce() -> T,
+) -> T {
+    let outer = READ_PLAY_HOSTS.replace(false);
+    let out = render();
+    // A watch around this one (an outer render) has its own origin.
+    let read = READ_PLAY_HOSTS.replace(outer);
+    if let (true, Some(span)) = (read, span) {
+        crate::output::deprecated(
+            "The `play_hosts` magic variable is deprecated.",
+            span,
+            Some("Use `ansible_play_batch` instead."),
+        );
+    }
+    out
+}
+
 impl HostVars for EngineHostVars {
     fn play_var(&self, name: &str) -> Option<minijinja::Value> {
-        self.play_vars.read().ok()?.get(name).cloned()
+        let v = self.play_vars.read().ok()?.get(name).cloned();
+        if name == "play_hosts" && v.is_some() {
+            READ_PLAY_HOSTS.set(true);
+        }
+        v
     }
 
     fn host_names(&self) -> Vec<String> {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::cursor::Next;
+use super::state::watch_deprecated_vars;
 use super::{truthy, Engine, PlayCtx};
 use crate::error::Span;
 use crate::output::{Event, HostResult, Outcome};
@@ -143,24 +144,14 @@ impl Engine {
         let check = flag(|c| c.check_mode.clone(), self.opts.check, self.opts.check);
         let diff = flag(|c| c.diff.clone(), self.opts.diff, self.opts.diff);
 
-        // Block-level and play-level conditions, then the task's own (per item
-        // for loops, as Ansible evaluates `when` inside the loop).
-        let mut conds: Vec<Value> = Vec::new();
-        for b in &next.parents {
-            conds.extend(b.common.when.iter().cloned());
-        }
+        // Block-level conditions, then the task's own (per item for loops, as
+        // Ansible evaluates `when` inside the loop).
+        let (mut when, own) = merged_when(next);
         if task.loop_.is_none() {
-            conds.extend(task.common.when.iter().cloned());
+            when.conds.extend(own.conds);
+            when.spans.extend(own.spans);
         }
-        let mut spans: Vec<Option<Span>> = vec![None; conds.len()];
-        if task.loop_.is_none() {
-            let own = task.common.when.len();
-            for (i, sp) in task.when_spans.iter().enumerate().take(own) {
-                let at = conds.len() - own + i;
-                spans[at] = Some(sp.clone());
-            }
-        }
-        match self.eval_when(&conds, &spans, &ctx, next, pctx, host) {
+        match self.eval_when(&when.conds, &when.spans, &ctx, next, pctx, host) {
             Ok(None) => {}
             Ok(Some(false_cond)) => return self.finish_skipped(host, task, false_cond, no_log),
             Err(f) => return self.finish_failed(host, task, f, no_log, ignore_errors),
@@ -231,19 +222,17 @@ impl Engine {
                     Err(LoopError::Undefined(e)) => {
                         // Ansible keeps an undefined loop's error until the
                         // task's own `when` (without `item`) has passed.
-                        let spans: Vec<Option<Span>> =
-                            task.when_spans.iter().cloned().map(Some).collect();
-                        let f =
-                            match self.eval_when(&task.common.when, &spans, &ctx, next, pctx, host)
-                            {
-                                Ok(Some(c)) => return self.finish_skipped(host, task, c, no_log),
-                                Err(f) => f,
-                                Ok(None) => Failure {
-                                    msg: format!("Task failed: {e}"),
-                                    block: caused_block(None, &e, task, Some(&spec.span)),
-                                    keep_changed: false,
-                                },
-                            };
+                        let (_, own) = merged_when(next);
+                        let f = match self.eval_when(&own.conds, &own.spans, &ctx, next, pctx, host)
+                        {
+                            Ok(Some(c)) => return self.finish_skipped(host, task, c, no_log),
+                            Err(f) => f,
+                            Ok(None) => Failure {
+                                msg: format!("Task failed: {e}"),
+                                block: caused_block(None, &e, task, Some(&spec.span)),
+                                keep_changed: false,
+                            },
+                        };
                         return self.finish_failed(host, task, f, no_log, ignore_errors);
                     }
                     Err(LoopError::Failed(f)) => {
@@ -356,6 +345,16 @@ impl Engine {
         }
     }
 
+    /// Is `name` set for `host` in a layer above the playbook's `vars:`
+    /// that keeps no source positions (extra vars, facts, include_vars)?
+    pub(super) fn shadows_playbook_vars(&self, host: &str, name: &str) -> bool {
+        self.opts.extra_vars.contains_key(name)
+            || self
+                .hosts
+                .slot(host)
+                .with(|s| s.set_facts.contains_key(name) || s.include_vars.contains_key(name))
+    }
+
     /// `None` when every condition holds, else the one that was false.
     /// `spans` gives where each condition was written, when known.
     fn eval_when(
@@ -370,18 +369,16 @@ impl Engine {
         let task = &next.task;
         for (i, c) in conds.iter().enumerate() {
             let span = spans.get(i).and_then(Option::as_ref);
-            match self.templar.eval_condition(c, ctx) {
+            let truth = watch_deprecated_vars(span, || {
+                self.warn_templated_condition(c, span, ctx);
+                self.templar.eval_condition(c, ctx)
+            });
+            match truth {
                 Ok(true) => {}
                 Ok(false) => return Ok(Some(c.clone())),
                 // A non-boolean result names where the value came from.
                 Err(TemplateError::Conditional { truth, type_name }) => {
-                    // Layers above `vars:` that keep no positions here.
-                    let shadowed = |name: &str| {
-                        self.opts.extra_vars.contains_key(name)
-                            || self.hosts.slot(host).with(|s| {
-                                s.set_facts.contains_key(name) || s.include_vars.contains_key(name)
-                            })
-                    };
+                    let shadowed = |name: &str| self.shadows_playbook_vars(host, name);
                     let origin = conditional_origin(c, span, next, pctx, &shadowed);
                     let inner = conditional_message(truth, &type_name, &origin);
                     let mut block = caused_block(None, &inner, task, span);
@@ -624,7 +621,7 @@ impl Engine {
     /// the result being judged.
     fn apply_conditions(&self, task: &Task, ctx: &Context, r: &mut Map<String, Value>) {
         if let Some(conds) = &task.changed_when {
-            match self.judge(task, ctx, r, conds) {
+            match self.judge(task, ctx, r, conds, &task.changed_when_spans) {
                 Ok(c) => {
                     r.insert("changed".into(), Value::Bool(c));
                 }
@@ -636,7 +633,7 @@ impl Engine {
             }
         }
         if let Some(conds) = &task.failed_when {
-            match self.judge(task, ctx, r, conds) {
+            match self.judge(task, ctx, r, conds, &task.failed_when_spans) {
                 Ok(f) => {
                     r.insert("failed".into(), Value::Bool(f));
                     r.insert("failed_when_result".into(), Value::Bool(f));
@@ -656,17 +653,46 @@ impl Engine {
         ctx: &Context,
         r: &Map<String, Value>,
         conds: &[Value],
+        spans: &[Span],
     ) -> Result<bool, String> {
         let bound = bind_register(ctx, task, r);
-        self.templar
-            .eval_condition(&Value::Array(conds.to_vec()), &bound)
-            .map_err(|e| {
-                let text: Vec<String> = conds.iter().map(cond_text).collect();
-                format!(
-                    "The conditional check '{}' failed. The error was: {e}",
-                    text.join(" and ")
-                )
-            })
+        // One at a time, in order, stopping at the first false one (as the
+        // list form does), so each can warn about its own form.
+        for (i, c) in conds.iter().enumerate() {
+            let truth = watch_deprecated_vars(spans.get(i), || {
+                self.warn_templated_condition(c, spans.get(i), &bound);
+                self.templar.eval_condition(c, &bound)
+            });
+            match truth {
+                Ok(true) => {}
+                Ok(false) => return Ok(false),
+                Err(e) => {
+                    let text: Vec<String> = conds.iter().map(cond_text).collect();
+                    return Err(format!(
+                        "The conditional check '{}' failed. The error was: {e}",
+                        text.join(" and ")
+                    ));
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Ansible 2.19 deprecates a condition that is one template (`when:
+    /// "{{ x }}"`) when it renders to something other than a string (a
+    /// string would be evaluated as an expression). The render is repeated
+    /// by the evaluation; only this deprecated form pays for it.
+    fn warn_templated_condition(&self, cond: &Value, span: Option<&Span>, ctx: &Context) {
+        let (Value::String(text), Some(span)) = (cond, span) else {
+            return;
+        };
+        let text = text.trim();
+        if !crate::modules::spec::is_all_template(text) {
+            return;
+        }
+        if matches!(self.templar.render_str(text, ctx), Ok(v) if !v.is_string()) {
+            crate::output::deprecated(CONDITIONAL_AS_TEMPLATE, span, None);
+        }
     }
 
     /// A looped task: one action per item, each shown as it ends, then the
@@ -702,6 +728,8 @@ impl Engine {
         let mut any_changed = false;
         let mut any_failed = false;
         let mut includes: Vec<(Arc<Vec<TaskNode>>, Common, Span)> = Vec::new();
+        // The task's own `when`, evaluated per item.
+        let (_, own) = merged_when(ht.next);
         let n = items.len();
         let all_items = items.clone();
         for (i, item) in items.into_iter().enumerate() {
@@ -744,9 +772,8 @@ impl Engine {
             };
             let mut verbose_always = false;
             let mut item_block: Option<String> = None;
-            let spans: Vec<Option<Span>> = task.when_spans.iter().cloned().map(Some).collect();
             let mut r =
-                match self.eval_when(&task.common.when, &spans, &ictx, ht.next, ht.pctx, ht.host) {
+                match self.eval_when(&own.conds, &own.spans, &ictx, ht.next, ht.pctx, ht.host) {
                     Ok(Some(cond)) => skipped_result(&cond),
                     Err(f) => {
                         let mut r = Map::new();
@@ -908,7 +935,9 @@ impl Engine {
         let Some(spec) = &task.loop_ else {
             return Ok(Vec::new());
         };
-        let rendered = match self.templar.render_value(&spec.value, ctx) {
+        let rendered = match watch_deprecated_vars(Some(&spec.span), || {
+            self.templar.render_value(&spec.value, ctx)
+        }) {
             Ok(v) => v,
             Err(e @ TemplateError::Undefined { .. }) => {
                 return Err(LoopError::Undefined(e.to_string()))
@@ -966,7 +995,8 @@ impl Engine {
         terms: Vec<Value>,
         ctx: &Context,
     ) -> Result<Vec<Value>, String> {
-        match lookup {
+        // `ansible.builtin.X` and `ansible.legacy.X` are the builtin X.
+        match crate::playbook::short_action(lookup) {
             // with_items flattens one level, as its lookup does.
             "items" => Ok(terms
                 .into_iter()
@@ -1125,6 +1155,44 @@ fn json_type_name(v: &Value) -> &'static str {
     crate::modules::spec::type_name(v)
 }
 
+const CONDITIONAL_AS_TEMPLATE: &str =
+    "Conditionals should not be surrounded by templating delimiters such as {{ }} or {% %}.";
+
+/// A task's `when` conditions as Ansible merges them: its blocks'
+/// (outermost first), then its own, each with where it was written; a
+/// condition equal to the one before it is dropped, as by `itertools.groupby`
+/// in Ansible's `_extend_value` (so it is evaluated, and warns, once). The
+/// task's own are returned apart: a loop evaluates them per item.
+fn merged_when(next: &Next) -> (Conditions, Conditions) {
+    let mut inherited = Conditions::default();
+    let mut own = Conditions::default();
+    let mut last: Option<&Value> = None;
+    let levels = next
+        .parents
+        .iter()
+        .map(|b| (&b.common, false))
+        .chain(std::iter::once((&next.task.common, true)));
+    for (common, is_own) in levels {
+        for (i, c) in common.when.iter().enumerate() {
+            if c.is_null() || last == Some(c) {
+                continue;
+            }
+            last = Some(c);
+            let into = if is_own { &mut own } else { &mut inherited };
+            into.conds.push(c.clone());
+            into.spans.push(common.when_spans.get(i).cloned());
+        }
+    }
+    (inherited, own)
+}
+
+/// Conditions with where each was written (when known).
+#[derive(Default)]
+struct Conditions {
+    conds: Vec<Value>,
+    spans: Vec<Option<Span>>,
+}
+
 const BROKEN_CONDITIONAL_HELP: &str =
     "Broken conditionals can be temporarily allowed with the `ALLOW_BROKEN_CONDITIONALS` configuration option.";
 
@@ -1175,35 +1243,10 @@ fn conditional_origin(
                 .collect()
         })
         .unwrap_or_default();
-    // The layer that defines the variable, highest precedence first; only
-    // `vars:` written in the playbook have positions to report.
-    if shadowed(name) {
-        return at_condition();
-    }
-    let mut holders: Vec<&Span> = Vec::new();
-    if next.task.common.vars.contains_key(name) {
-        holders.push(&next.task.span);
-    }
-    for b in next.parents.iter().rev() {
-        if b.common.vars.contains_key(name) {
-            holders.push(&b.span);
-        }
-    }
-    if pctx.vars.contains_key(name) {
-        holders.push(&pctx.play_span);
-    }
-    let Some(holder) = holders.first() else {
+    let Some(root) = vars_entry(name, next, pctx, shadowed) else {
         return at_condition();
     };
-    let Ok(Some(root)) = crate::yaml::parse_file(&holder.file) else {
-        return at_condition();
-    };
-    let Some(mut node) = node_at(&root, holder)
-        .and_then(|n| n.get("vars"))
-        .and_then(|v| v.get(name))
-    else {
-        return at_condition();
-    };
+    let mut node = &root;
     // A part of a value has its own position; past what was written, the
     // nearest written container's.
     for step in &steps {
@@ -1223,6 +1266,59 @@ fn conditional_origin(
 }
 
 /// The mapping node that starts at `span` (a play, block or task).
+/// The value of the playbook `vars:` entry that defines `name` for a task:
+/// the task's, then its blocks' (innermost first), then the play's. `None`
+/// when none does or a layer that keeps no positions (`shadowed`) wins.
+fn vars_entry(
+    name: &str,
+    next: &Next,
+    pctx: &PlayCtx,
+    shadowed: &dyn Fn(&str) -> bool,
+) -> Option<crate::yaml::Node> {
+    if shadowed(name) {
+        return None;
+    }
+    let mut holders: Vec<&Span> = Vec::new();
+    if next.task.common.vars.contains_key(name) {
+        holders.push(&next.task.span);
+    }
+    for b in next.parents.iter().rev() {
+        if b.common.vars.contains_key(name) {
+            holders.push(&b.span);
+        }
+    }
+    if pctx.vars.contains_key(name) {
+        holders.push(&pctx.play_span);
+    }
+    let holder = holders.first()?;
+    let root = crate::yaml::parse_file(&holder.file).ok()??;
+    node_at(&root, holder)
+        .and_then(|n| n.get("vars"))
+        .and_then(|v| v.get(name))
+        .cloned()
+}
+
+/// Where a template error in `debug: var=EXPR` arose, as Ansible's origin
+/// tags tell: in the template of the variable `EXPR` names, when a playbook
+/// `vars:` wrote it as one; else `None` (the `var` argument itself).
+pub(super) fn template_error_origin(
+    expr: &str,
+    next: &Next,
+    pctx: &PlayCtx,
+    shadowed: &dyn Fn(&str) -> bool,
+) -> Option<Span> {
+    let caps = VAR_PATH.as_ref()?.captures(expr)?;
+    let node = vars_entry(&caps[1], next, pctx, shadowed)?;
+    match &node.kind {
+        crate::yaml::NodeKind::Str { value, .. }
+            if crate::template::Templar::is_template(value) =>
+        {
+            Some(node.span.clone())
+        }
+        _ => None,
+    }
+}
+
 fn node_at<'a>(node: &'a crate::yaml::Node, span: &Span) -> Option<&'a crate::yaml::Node> {
     if node.span.line == span.line
         && node.span.col == span.col

@@ -327,6 +327,50 @@ pub fn warn(msg: &str) {
     let _ = writeln!(std::io::stderr().lock(), "[WARNING]: {msg}");
 }
 
+/// A warning shown once: Ansible does not repeat a warning's exact text
+/// (with its origin), e.g. for each host.
+pub fn warn_once(msg: &str) {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let Ok(mut seen) = SEEN.lock() else {
+        return;
+    };
+    if !seen.iter().any(|m| m == msg) {
+        seen.push(msg.to_string());
+        // Printed under the lock so concurrent hosts cannot both print it.
+        warn(msg);
+    }
+}
+
+/// One of ansible-core 2.19's deprecation warnings (all of ferry's are for
+/// removal in 2.23) on stderr, with its origin and optional help text.
+/// Like Ansible, the same text is shown once, the first one is preceded by
+/// a note on how to disable them, and `ANSIBLE_DEPRECATION_WARNINGS` off
+/// silences them.
+pub fn deprecated(msg: &str, span: &crate::error::Span, help: Option<&str>) {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    if std::env::var("ANSIBLE_DEPRECATION_WARNINGS").is_ok_and(|v| !crate::config::ansible_bool(&v))
+    {
+        return;
+    }
+    let help = help.map(|h| format!("{h}\n\n")).unwrap_or_default();
+    let text = format!(
+        "[DEPRECATION WARNING]: {msg} This feature will be removed from ansible-core version 2.23.\n{}\n{help}",
+        origin(span)
+    );
+    let Ok(mut seen) = SEEN.lock() else {
+        return;
+    };
+    if seen.contains(&text) {
+        return;
+    }
+    if seen.is_empty() {
+        warn("Deprecation warnings can be disabled by setting `deprecation_warnings=False` in ansible.cfg.");
+    }
+    seen.push(text.clone());
+    // Hold the lock while printing so concurrent hosts keep the order.
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -125,6 +125,49 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "when",
 ];
 
+/// The lookups a `with_<name>:` loop may name: ansible-core 2.19's own
+/// (Ansible accepts them at parse time; one ferry lacks fails when the loop
+/// runs) and those ferry adds from collections. Any other `with_` key is an
+/// invalid task attribute, rejected before anything runs.
+pub const LOOP_LOOKUPS: &[&str] = &[
+    "config",
+    "csvfile",
+    "dict",
+    "env",
+    "file",
+    "fileglob",
+    "first_found",
+    "indexed_items",
+    "ini",
+    "inventory_hostnames",
+    "items",
+    "lines",
+    "list",
+    "nested",
+    "password",
+    "pipe",
+    "random_choice",
+    "sequence",
+    "subelements",
+    "template",
+    "together",
+    "unvault",
+    "url",
+    "varnames",
+    "vars",
+    // ferry's own additions (see src/template/lookups.rs and src/aws).
+    "flattened",
+    "amazon.aws.ssm_parameter",
+    "amazon.aws.aws_ssm",
+    "aws_ssm",
+    "ssm_parameter",
+];
+
+/// Can `with_<name>:` loop over this lookup (short or FQCN name)?
+pub fn is_loop_lookup(name: &str) -> bool {
+    LOOP_LOOKUPS.contains(&short_name(name))
+}
+
 /// Actions that run on the control machine (Ansible's action plugins without
 /// a remote module), by short name, with the arguments each accepts as
 /// ansible-core 2.19's action plugins check them.

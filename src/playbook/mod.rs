@@ -20,7 +20,7 @@ pub use keywords::{
     arg_spec, controller_spec, is_controller_action, resolved_fqcn, short_name as short_action,
     BLOCK_KEYWORDS, PLAY_KEYWORDS, TASK_KEYWORDS, TEMPLATE_PARAMS,
 };
-pub use parse::{load, parse_tasks_file};
+pub use parse::{load, parse_tasks_file, within_free_form};
 
 pub type Vars = IndexMap<String, Value>;
 
@@ -59,6 +59,8 @@ pub struct Play {
 pub struct Common {
     pub name: Option<String>,
     pub when: Vec<Value>,
+    /// Where each `when` condition was written.
+    pub when_spans: Vec<Span>,
     pub tags: Vec<String>,
     pub vars: Vars,
     pub environment: Option<Value>,
@@ -135,13 +137,15 @@ pub struct Task {
     pub arg_spans: IndexMap<String, Span>,
     /// Where each argument's name was written (mapping forms only).
     pub arg_key_spans: IndexMap<String, Span>,
-    /// Where each `when` condition was written.
-    pub when_spans: Vec<Span>,
     pub register: Option<String>,
     pub loop_: Option<LoopSpec>,
     pub loop_control: LoopControl,
     pub changed_when: Option<Vec<Value>>,
+    /// Where each `changed_when` condition was written.
+    pub changed_when_spans: Vec<Span>,
     pub failed_when: Option<Vec<Value>>,
+    /// Where each `failed_when` condition was written.
+    pub failed_when_spans: Vec<Span>,
     pub until: Option<Vec<Value>>,
     pub retries: Option<Value>,
     pub delay: Option<Value>,

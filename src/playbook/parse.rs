@@ -7,8 +7,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::keywords::{
-    arg_spec, is_controller_action, resolved_fqcn, short_name, BLOCK_KEYWORDS, PLAY_KEYWORDS,
-    TASK_KEYWORDS,
+    arg_spec, is_controller_action, is_loop_lookup, resolved_fqcn, short_name, BLOCK_KEYWORDS,
+    PLAY_KEYWORDS, TASK_KEYWORDS,
 };
 use super::{ArgLayer, Block, Common, LoopControl, LoopSpec, Play, Playbook, Task, TaskNode, Vars};
 use crate::error::{Error, Span};
@@ -124,7 +124,7 @@ fn parse_play(node: &Node, entries: &[(Node, Node)], dir: &Path) -> Result<Play,
     let section = |key: &str| -> Result<Vec<TaskNode>, Error> {
         match node.get(key) {
             None => Ok(Vec::new()),
-            Some(n) => parse_task_list(n, &file),
+            Some(n) => parse_task_list(n, &file, key == "handlers"),
         }
     };
     Ok(Play {
@@ -160,18 +160,32 @@ fn entries_value<'a>(entries: &'a [(Node, Node)], key: &str) -> Option<&'a Node>
 
 /// Read a file of tasks (for `import_tasks`/`include_tasks`).
 pub fn parse_tasks_file(path: &Path) -> Result<Vec<TaskNode>, Error> {
+    parse_tasks_file_in(path, false)
+}
+
+/// A file of tasks, read as handlers when imported into `handlers:`.
+fn parse_tasks_file_in(path: &Path, handler: bool) -> Result<Vec<TaskNode>, Error> {
     let root = crate::yaml::parse_file(path)?;
     let file = Arc::new(path.to_path_buf());
     match root {
         None => Ok(Vec::new()),
-        Some(n) => parse_task_list(&n, &file),
+        Some(n) => parse_task_list(&n, &file, handler),
     }
 }
 
-fn parse_task_list(node: &Node, file: &Arc<PathBuf>) -> Result<Vec<TaskNode>, Error> {
+/// `handler`: the list is (inside) a play's `handlers:`, which only changes
+/// the class name Ansible's errors give (`Handler` for `Task`).
+fn parse_task_list(
+    node: &Node,
+    file: &Arc<PathBuf>,
+    handler: bool,
+) -> Result<Vec<TaskNode>, Error> {
     match &node.kind {
         NodeKind::Null => Ok(Vec::new()),
-        NodeKind::Seq(items) => items.iter().map(|i| parse_task_or_block(i, file)).collect(),
+        NodeKind::Seq(items) => items
+            .iter()
+            .map(|i| parse_task_or_block(i, file, handler))
+            .collect(),
         _ => Err(Error::at(
             &node.span,
             format!("expected a list of tasks, got a {}", node.type_name()),
@@ -179,7 +193,7 @@ fn parse_task_list(node: &Node, file: &Arc<PathBuf>) -> Result<Vec<TaskNode>, Er
     }
 }
 
-fn parse_task_or_block(node: &Node, file: &Arc<PathBuf>) -> Result<TaskNode, Error> {
+fn parse_task_or_block(node: &Node, file: &Arc<PathBuf>, handler: bool) -> Result<TaskNode, Error> {
     let entries = mapping(node, "a task")?;
     if node.get("block").is_some() {
         for (k, _) in entries {
@@ -195,7 +209,7 @@ fn parse_task_or_block(node: &Node, file: &Arc<PathBuf>) -> Result<TaskNode, Err
             }
         }
         let list = |key: &str| match node.get(key) {
-            Some(n) => parse_task_list(n, file),
+            Some(n) => parse_task_list(n, file, handler),
             None => Ok(Vec::new()),
         };
         return Ok(TaskNode::Block(Arc::new(Block {
@@ -206,7 +220,7 @@ fn parse_task_or_block(node: &Node, file: &Arc<PathBuf>) -> Result<TaskNode, Err
             always: list("always")?,
         })));
     }
-    let task = parse_task(node, entries, file)?;
+    let task = parse_task(node, entries, file, handler)?;
     // Static imports are expanded now, as Ansible does at parse time; the
     // import's keywords apply to every imported task through a wrapping block.
     if short_name(&task.action) == "import_tasks" {
@@ -224,7 +238,7 @@ fn parse_task_or_block(node: &Node, file: &Arc<PathBuf>) -> Result<TaskNode, Err
         }
         let base = file.parent().unwrap_or(Path::new("."));
         let path = base.join(name);
-        let tasks = parse_tasks_file(&path).map_err(|e| match e {
+        let tasks = parse_tasks_file_in(&path, handler).map_err(|e| match e {
             Error::Io { path, source } => Error::at(
                 &task.span,
                 format!("could not read imported tasks {}: {source}", path.display()),
@@ -243,9 +257,17 @@ fn parse_task_or_block(node: &Node, file: &Arc<PathBuf>) -> Result<TaskNode, Err
     Ok(TaskNode::Task(Arc::new(task)))
 }
 
-fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Result<Task, Error> {
+fn parse_task(
+    node: &Node,
+    entries: &[(Node, Node)],
+    file: &Arc<PathBuf>,
+    handler: bool,
+) -> Result<Task, Error> {
     let mut action: Option<(String, &Node, &Node)> = None;
     let mut loop_: Option<LoopSpec> = None;
+    // The first `with_<name>` key whose name is no lookup: never an action,
+    // and rejected once the action is known, as Ansible validates it last.
+    let mut bad_with: Option<&Node> = None;
     for (k, v) in entries {
         let key = key_str(k)?;
         if TASK_KEYWORDS.contains(&key) {
@@ -256,6 +278,10 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
             continue;
         }
         if let Some(lookup) = key.strip_prefix("with_") {
+            if !is_loop_lookup(lookup) {
+                bad_with.get_or_insert(k);
+                continue;
+            }
             if v.to_json().is_null() {
                 return Err(Error::at(
                     &node.span,
@@ -383,18 +409,13 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
             }
         }
     }
+    if let Some(k) = bad_with {
+        return Err(invalid_with(node, k, &name, handler));
+    }
     let mut common = parse_common(node)?;
     if delegate_local {
         common.delegate_to = Some(Value::String("localhost".into()));
     }
-    let when_spans = match node.get("when") {
-        Some(Node {
-            kind: NodeKind::Seq(items),
-            ..
-        }) => items.iter().map(|i| i.span.clone()).collect(),
-        Some(n) => vec![n.span.clone()],
-        None => Vec::new(),
-    };
     let task = Task {
         span: node.span.clone(),
         file: file.clone(),
@@ -405,7 +426,6 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
         arg_layers,
         arg_spans: spans.values,
         arg_key_spans: spans.keys,
-        when_spans,
         register: match node.get("register") {
             Some(n) => Some(plain_string(n, "register")?),
             None => None,
@@ -416,7 +436,15 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
             None => LoopControl::default(),
         },
         changed_when: node.get("changed_when").map(list_of_values),
+        changed_when_spans: node
+            .get("changed_when")
+            .map(spans_of_values)
+            .unwrap_or_default(),
         failed_when: node.get("failed_when").map(list_of_values),
+        failed_when_spans: node
+            .get("failed_when")
+            .map(spans_of_values)
+            .unwrap_or_default(),
         until: node.get("until").map(list_of_values),
         retries: node.get("retries").map(Node::to_json),
         delay: node.get("delay").map(Node::to_json),
@@ -424,6 +452,30 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], file: &Arc<PathBuf>) -> Res
     };
     validate_args(&task, &spans.opaque)?;
     Ok(task)
+}
+
+/// Ansible's error for a `with_<name>` key that names no lookup: an invalid
+/// attribute of the task's class. `include_tasks` checks its own keywords
+/// first and points at the task; the rest point at the key and add a hint.
+fn invalid_with(node: &Node, k: &Node, action: &str, handler: bool) -> Error {
+    let key = k.as_str().unwrap_or_default();
+    let short = short_name(action);
+    let class = match (matches!(short, "include_tasks" | "import_tasks"), handler) {
+        (true, false) => "TaskInclude",
+        (true, true) => "HandlerTaskInclude",
+        (false, false) => "Task",
+        (false, true) => "Handler",
+    };
+    let msg = format!("'{key}' is not a valid attribute for a {class}");
+    if short == "include_tasks" {
+        return Error::at(&node.span, msg);
+    }
+    Error::at(
+        &k.span,
+        format!(
+            "{msg}\nThis error can be suppressed as a warning using the \"invalid_task_attribute_failed\" configuration"
+        ),
+    )
 }
 
 /// Where a task's arguments were written, gathered while parsing.
@@ -509,7 +561,7 @@ fn validate_args(task: &Task, opaque: &[String]) -> Result<(), Error> {
 
 /// The position of `key=` inside free-form text that starts at `text`, when
 /// it is on that first line; else the text's own position.
-fn within_free_form(text: &Span, key: &str) -> Span {
+pub fn within_free_form(text: &Span, key: &str) -> Span {
     let found = std::fs::read_to_string(text.file.as_ref())
         .ok()
         .and_then(|src| {
@@ -536,23 +588,9 @@ fn within_free_form(text: &Span, key: &str) -> Span {
 /// Ansible's help text for a bad `args:` value.
 const ARGS_HELP: &str = "A mapping or template which resolves to a mapping is required.";
 
-/// Print one of ansible-core 2.19's parse-time deprecation warnings (all of
-/// them are for removal in 2.23), unless `ANSIBLE_DEPRECATION_WARNINGS` is off.
+/// One of ansible-core 2.19's parse-time deprecation warnings.
 fn deprecated(span: &Span, msg: &str, help: &str) {
-    static PREAMBLE: std::sync::Once = std::sync::Once::new();
-    if std::env::var("ANSIBLE_DEPRECATION_WARNINGS").is_ok_and(|v| !crate::config::ansible_bool(&v))
-    {
-        return;
-    }
-    PREAMBLE.call_once(|| {
-        crate::output::warn(
-            "Deprecation warnings can be disabled by setting `deprecation_warnings=False` in ansible.cfg.",
-        )
-    });
-    eprint!(
-        "[DEPRECATION WARNING]: {msg} This feature will be removed from ansible-core version 2.23.\n{}\n{help}\n\n",
-        crate::output::origin(span)
-    );
+    crate::output::deprecated(msg, span, Some(help));
 }
 
 fn set_loop(
@@ -632,6 +670,7 @@ fn parse_common(node: &Node) -> Result<Common, Error> {
     let mut c = Common {
         name: node.get("name").and_then(Node::scalar_string),
         when: node.get("when").map(list_of_values).unwrap_or_default(),
+        when_spans: node.get("when").map(spans_of_values).unwrap_or_default(),
         tags: node.get("tags").map(tags_of).unwrap_or_default(),
         vars: match node.get("vars") {
             Some(v) => vars_of(v)?,
@@ -757,6 +796,15 @@ fn list_of_values(n: &Node) -> Vec<Value> {
     }
 }
 
+/// Where each of `list_of_values`' values was written.
+fn spans_of_values(n: &Node) -> Vec<Span> {
+    match &n.kind {
+        NodeKind::Seq(items) => items.iter().map(|i| i.span.clone()).collect(),
+        NodeKind::Null => Vec::new(),
+        _ => vec![n.span.clone()],
+    }
+}
+
 fn list_of_strings(n: &Node) -> Vec<String> {
     match &n.kind {
         NodeKind::Seq(items) => items.iter().filter_map(Node::scalar_string).collect(),
@@ -797,6 +845,40 @@ mod tests {
     }
 
     const HEAD: &str = "- hosts: all\n  tasks:\n";
+
+    #[test]
+    fn with_keys_that_name_no_lookup_are_invalid_attributes() {
+        let first = |e: &str| e.lines().next().unwrap_or_default().to_string();
+        // Pointed at the key, after the action is known.
+        let e = error_of(&format!("{HEAD}    - debug: msg=x\n      with_nope: [1]\n"));
+        assert!(e.starts_with(
+            "'with_nope' is not a valid attribute for a Task\nThis error can be suppressed"
+        ));
+        assert!(e.contains("pb.yml:4:7"), "{e}");
+        // Not taken for an action: the task has none.
+        let e = error_of(&format!("{HEAD}    - with_nope: [1]\n"));
+        assert_eq!(first(&e), "no module/action detected in task");
+        let e = error_of("- hosts: all\n  handlers:\n    - debug: msg=x\n      with_nope: [1]\n");
+        assert_eq!(
+            first(&e),
+            "'with_nope' is not a valid attribute for a Handler"
+        );
+        // include_tasks checks its own keywords and points at the task.
+        let e = error_of(&format!(
+            "{HEAD}    - include_tasks: other.yml\n      with_nope: [1]\n"
+        ));
+        assert_eq!(
+            first(&e),
+            "'with_nope' is not a valid attribute for a TaskInclude"
+        );
+        assert!(e.contains("pb.yml:3:7"), "{e}");
+        // Known lookups, short or FQCN, are loops.
+        let tasks = tasks_of(&format!(
+            "{HEAD}    - debug: msg=x\n      with_ansible.legacy.items: [1]\n    - debug: msg=x\n      with_sequence: count=2\n"
+        ));
+        assert_eq!(tasks.len(), 2);
+        assert!(tasks.iter().all(|t| t.loop_.is_some()));
+    }
 
     #[test]
     fn unknown_argument_points_at_its_name() {
