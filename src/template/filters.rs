@@ -2346,16 +2346,7 @@ pub(crate) fn strftime(fmt: &str, secs: Option<f64>) -> String {
     let days = (t / 86400.0).floor() as i64;
     let rem = t as i64 - days * 86400;
     let (h, mi, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
-    // civil from days (Howard Hinnant)
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    let (y, m, d) = super::pydatetime::civil_from_days(days);
     let mut out = String::new();
     let mut it = fmt.chars();
     while let Some(c) = it.next() {

@@ -22,7 +22,7 @@ mod jinja_tests;
 mod literals;
 mod lookups;
 mod modop;
-mod pydatetime;
+pub mod pydatetime;
 mod pyformat;
 mod pyrandom;
 mod pyrepr;
