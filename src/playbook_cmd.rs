@@ -24,7 +24,7 @@ pub fn run(config: &Config, a: PlaybookArgs) -> Result<i32, Error> {
         }
         // Absolute paths, as Ansible shows them in errors and `included:` lines.
         let abs = p.canonicalize().unwrap_or_else(|_| p.clone());
-        books.push(crate::playbook::load(&abs)?);
+        books.push(crate::playbook::load(&abs, config.roles_path.as_deref())?);
     }
     if a.syntax_check {
         for p in &a.playbooks {

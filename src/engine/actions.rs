@@ -158,7 +158,8 @@ impl Engine {
             "meta" => self.meta(ht, &args).await,
             "include_vars" => self.include_vars(ht, &args),
             "include_tasks" => self.include_tasks(ht, &args, ctx),
-            "import_tasks" | "import_playbook" => failed(format!(
+            "include_role" => self.include_role(ht, &args),
+            "import_tasks" | "import_playbook" | "import_role" => failed(format!(
                 "{short} must be static (it was not expanded at parse time)"
             )),
             "wait_for_connection" => self.wait_for_connection(ht, &args).await,
@@ -528,10 +529,16 @@ impl Engine {
             .and_then(Value::as_str);
         let dir = args.get("dir").and_then(Value::as_str);
         let base = task_dir(&ht.next.task);
+        let role_dir = ht.next.task.role.as_ref().map(|r| r.path.clone());
         let resolve = |name: &str| -> std::path::PathBuf {
             let p = std::path::Path::new(name);
             if p.is_absolute() {
                 return p.to_path_buf();
+            }
+            if let Some(d) = &role_dir {
+                if d.join("vars").join(name).exists() {
+                    return d.join("vars").join(name);
+                }
             }
             for cand in [
                 base.join("vars").join(name),
@@ -627,7 +634,7 @@ impl Engine {
                 path = alt;
             }
         }
-        let nodes = match self.tasks_file(&path) {
+        let nodes = match self.tasks_file(&path, ht) {
             Ok(n) => n,
             Err(e) => return failed(e),
         };
@@ -658,21 +665,77 @@ impl Engine {
         out
     }
 
-    /// Parse a tasks file once per run.
+    /// Parse a tasks file once per run; its tasks belong to the including
+    /// task's role.
     fn tasks_file(
         &self,
         path: &std::path::Path,
+        ht: &HostTask<'_>,
     ) -> Result<Arc<Vec<crate::playbook::TaskNode>>, String> {
+        let role = ht.next.task.role.clone();
+        let key = (
+            path.to_path_buf(),
+            role.as_ref().map_or(0, |r| Arc::as_ptr(r) as usize),
+        );
         if let Ok(c) = self.tasks_cache.lock() {
-            if let Some(n) = c.get(path) {
+            if let Some(n) = c.get(&key) {
                 return Ok(n.clone());
             }
         }
-        let nodes = Arc::new(crate::playbook::parse_tasks_file(path).map_err(|e| e.to_string())?);
+        let nodes = Arc::new(
+            crate::playbook::parse_tasks_file(path, &ht.pctx.role_search, role)
+                .map_err(|e| e.to_string())?,
+        );
         if let Ok(mut c) = self.tasks_cache.lock() {
-            c.insert(path.to_path_buf(), nodes.clone());
+            c.insert(key, nodes.clone());
         }
         Ok(nodes)
+    }
+
+    /// `include_role`: load the role now and run its tasks next, with the
+    /// task's `vars:` as their scope.
+    fn include_role(&self, ht: &HostTask<'_>, args: &Vars) -> ActionOut {
+        let task = &ht.next.task;
+        let arg = |k: &str, d: &'static str| -> String {
+            args.get(k)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| d.to_string())
+        };
+        let Some(name) = args.get("name").and_then(Value::as_str) else {
+            return failed("'name' is a required field for include_role.");
+        };
+        let (tasks, vars, defaults, handlers) = (
+            arg("tasks_from", "main"),
+            arg("vars_from", "main"),
+            arg("defaults_from", "main"),
+            arg("handlers_from", "main"),
+        );
+        let froms = crate::playbook::Froms {
+            tasks: &tasks,
+            vars: &vars,
+            defaults: &defaults,
+            handlers: &handlers,
+        };
+        let (role, nodes) =
+            match crate::playbook::include_role(name, &froms, &task.span, &ht.pctx.role_search) {
+                Ok(x) => x,
+                Err(e) => return failed(e.to_string()),
+            };
+        let scope = Common {
+            vars: task.common.vars.clone(),
+            ..Default::default()
+        };
+        let mut r = Map::new();
+        r.insert("changed".into(), Value::Bool(false));
+        r.insert("include".into(), Value::String(role.name.clone()));
+        r.insert(
+            "include_args".into(),
+            Value::Object(args.clone().into_iter().collect()),
+        );
+        let mut out = ActionOut::ok(r);
+        out.include = Some((Arc::new(nodes), scope, task.span.clone()));
+        out
     }
 
     async fn wait_for_connection(self: &Arc<Self>, ht: &HostTask<'_>, args: &Vars) -> ActionOut {
@@ -747,12 +810,19 @@ impl Engine {
             return failed("src is required");
         };
         let base = task_dir(&ht.next.task);
-        let candidates = [
-            base.join("templates").join(src),
-            base.join(src),
-            ht.pctx.dir.join("templates").join(src),
-            ht.pctx.dir.join(src),
-        ];
+        // A role's own templates/ come first.
+        let role_dir = ht.next.task.role.as_ref().map(|r| r.path.clone());
+        let role_candidates = role_dir
+            .iter()
+            .flat_map(|d| [d.join("templates").join(src), d.join(src)]);
+        let candidates: Vec<std::path::PathBuf> = role_candidates
+            .chain([
+                base.join("templates").join(src),
+                base.join(src),
+                ht.pctx.dir.join("templates").join(src),
+                ht.pctx.dir.join(src),
+            ])
+            .collect();
         let Some(path) = candidates.iter().find(|p| p.is_file()) else {
             return failed(format!("Could not find or access '{src}'"));
         };
@@ -813,6 +883,10 @@ impl Engine {
     /// task was written in, then the playbook's directory (each also `files/`).
     fn search_paths(&self, ht: &HostTask<'_>) -> Vec<std::path::PathBuf> {
         let mut v = Vec::new();
+        // A role's task looks in the role first (its `files/`).
+        if let Some(r) = &ht.next.task.role {
+            v.push(r.path.clone());
+        }
         if let Some(d) = ht.next.task.file.parent() {
             v.push(d.to_path_buf());
         }

@@ -313,6 +313,7 @@ mod tests {
             retries: None,
             delay: None,
             listen: vec![],
+            role: None,
         }))
     }
 

@@ -68,8 +68,9 @@ pub struct Engine {
     start_at: Mutex<Option<String>>,
     /// Parsed vars files (vars_files, include_vars) by path.
     pub vars_cache: Mutex<std::collections::HashMap<PathBuf, Vars>>,
-    /// Parsed include_tasks files by path.
-    pub tasks_cache: Mutex<std::collections::HashMap<PathBuf, Arc<Vec<TaskNode>>>>,
+    /// Parsed include_tasks files by path and the role they belong to
+    /// (its address: a role's params differ between its uses).
+    pub tasks_cache: Mutex<std::collections::HashMap<TasksKey, Arc<Vec<TaskNode>>>>,
     /// Counts task starts; play-wide magic lists are cached per count.
     pub task_seq: std::sync::atomic::AtomicU64,
     /// `groups` as a value (the inventory does not change during a run).
@@ -99,6 +100,9 @@ struct Banner {
     path: String,
 }
 
+/// A tasks file's path and the address of the role its tasks belong to.
+type TasksKey = (PathBuf, usize);
+
 /// What one play's run needs to know, shared by its tasks.
 pub struct PlayCtx {
     pub play_name: String,
@@ -112,6 +116,9 @@ pub struct PlayCtx {
     pub play_hosts: Vec<String>,
     pub batch: Vec<String>,
     pub handlers: Vec<Next>,
+    /// The play's roles (their defaults and vars are play-wide).
+    pub roles: Vec<Arc<crate::playbook::Role>>,
+    pub role_search: Arc<crate::playbook::RoleSearch>,
     pub force_handlers: bool,
     pub max_fail_percentage: Option<f64>,
     pub free: bool,
@@ -321,6 +328,8 @@ impl Engine {
                 play_hosts: hosts.clone(),
                 batch: batch.clone(),
                 handlers: handlers.clone(),
+                roles: play.roles.clone(),
+                role_search: play.role_search.clone(),
                 force_handlers: play
                     .force_handlers
                     .as_ref()
@@ -1001,7 +1010,7 @@ impl Engine {
     fn task_banner_name(&self, pctx: &PlayCtx, t: &Task) -> String {
         let raw = t.display_name();
         if !Templar::is_template(&raw) {
-            return raw;
+            return t.in_role(&raw);
         }
         let mut vars = pctx.vars.clone();
         vars.extend(
@@ -1010,11 +1019,12 @@ impl Engine {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone())),
         );
-        match self.templar.render_str(&raw, &Context::new(vars)) {
+        let name = match self.templar.render_str(&raw, &Context::new(vars)) {
             Ok(Value::String(s)) => s,
             Ok(v) => crate::output::python_repr(&v, true),
             Err(_) => raw,
-        }
+        };
+        t.in_role(&name)
     }
 
     /// Record a changed task's notifications for the host.
@@ -1067,8 +1077,10 @@ impl Engine {
                     .with(|s| std::mem::take(&mut s.notified));
                 for (i, h) in pctx.handlers.iter().enumerate() {
                     let name = h.task.display_name();
-                    let hit =
-                        names.contains(&name) || h.task.listen.iter().any(|l| names.contains(l));
+                    // A role's handler also answers to `role : name`.
+                    let hit = names.contains(&name)
+                        || (h.task.role.is_some() && names.contains(&h.task.in_role(&name)))
+                        || h.task.listen.iter().any(|l| names.contains(l));
                     if hit && !pending[i].contains(host) {
                         pending[i].push(host.clone());
                     }

@@ -856,7 +856,11 @@ impl Engine {
             } else {
                 Outcome::Ok
             };
-            if crate::playbook::short_action(&task.action) != "include_tasks" || failed {
+            if !matches!(
+                crate::playbook::short_action(&task.action),
+                "include_tasks" | "include_role"
+            ) || failed
+            {
                 let shown = if no_log {
                     censor(&r)
                 } else {

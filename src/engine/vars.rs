@@ -46,7 +46,17 @@ impl Engine {
         parents: &[Arc<Block>],
         task: Option<&Task>,
     ) -> Vars {
-        let mut v = self.inventory.host_vars(host);
+        // Role defaults, lowest of all: every play role's, then the task's
+        // own role's above the others', as Ansible's VariableManager does.
+        let role = task.and_then(|t| t.role.as_ref());
+        let mut v = Vars::new();
+        for r in &pctx.roles {
+            extend(&mut v, &r.defaults);
+        }
+        if let Some(r) = role {
+            extend(&mut v, &r.defaults);
+        }
+        extend(&mut v, &self.inventory.host_vars(host));
         let slot = self.hosts.slot(host);
         let (facts, include_vars, set_facts) =
             slot.with(|s| (s.facts.clone(), s.include_vars.clone(), s.set_facts.clone()));
@@ -54,6 +64,14 @@ impl Engine {
         extend(&mut v, &pctx.vars);
         for file_vars in self.vars_files_for(pctx, host, &v) {
             extend(&mut v, &file_vars);
+        }
+        // Play roles' vars are exported to the whole play; the task's own
+        // role's come last.
+        for r in &pctx.roles {
+            extend(&mut v, &r.vars);
+        }
+        if let Some(r) = role {
+            extend(&mut v, &r.vars);
         }
         for b in parents {
             extend(&mut v, &b.common.vars);
@@ -63,8 +81,19 @@ impl Engine {
         }
         extend(&mut v, &include_vars);
         extend(&mut v, &set_facts);
+        if let Some(r) = role {
+            extend(&mut v, &r.params);
+        }
         extend(&mut v, &self.opts.extra_vars);
         self.magic_vars(pctx, host, &mut v);
+        if let Some(r) = role {
+            v.insert("role_name".into(), Value::String(r.name.clone()));
+            v.insert("ansible_role_name".into(), Value::String(r.name.clone()));
+            v.insert(
+                "role_path".into(),
+                Value::String(r.path.display().to_string()),
+            );
+        }
         self.fill_connection_vars(host, &mut v);
         v
     }

@@ -7,6 +7,7 @@
 
 mod keywords;
 mod parse;
+mod roles;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ pub use keywords::{
     BLOCK_KEYWORDS, PLAY_KEYWORDS, TASK_KEYWORDS, TEMPLATE_PARAMS,
 };
 pub use parse::{load, parse_tasks_file, within_free_form};
+pub use roles::{include_role, Froms, Role, RoleSearch};
 
 pub type Vars = IndexMap<String, Value>;
 
@@ -50,6 +52,12 @@ pub struct Play {
     pub tasks: Vec<TaskNode>,
     pub post_tasks: Vec<TaskNode>,
     pub handlers: Vec<TaskNode>,
+    /// The play's `roles:` and their dependencies, whose defaults and vars
+    /// every task of the play sees (their tasks are at the head of `tasks`,
+    /// their handlers after the play's own, as Ansible compiles them).
+    pub roles: Vec<Arc<Role>>,
+    /// Where `include_role` looks for roles.
+    pub role_search: Arc<RoleSearch>,
     /// `import_playbook`'s `when`, applied to every play it brought in.
     pub when: Vec<Value>,
 }
@@ -151,6 +159,8 @@ pub struct Task {
     pub delay: Option<Value>,
     /// Handler topics (`listen:`).
     pub listen: Vec<String>,
+    /// The role the task was written in.
+    pub role: Option<Arc<Role>>,
 }
 
 /// A template whose value (a mapping) becomes task arguments at run time.
@@ -176,5 +186,13 @@ impl Task {
             .name
             .clone()
             .unwrap_or_else(|| self.action.clone())
+    }
+
+    /// `name` prefixed with the task's role, as Ansible's banners show it.
+    pub fn in_role(&self, name: &str) -> String {
+        match &self.role {
+            Some(r) => format!("{} : {name}", r.name),
+            None => name.to_string(),
+        }
     }
 }

@@ -1,0 +1,412 @@
+//! Roles: finding a role's directory, reading its defaults, vars and meta
+//! dependencies, and turning it into a block of tasks plus its handlers,
+//! as Ansible compiles `roles:`, `import_role` and `include_role`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::parse::{self, Ctx};
+use super::{Block, Common, Task, TaskNode, Vars};
+use crate::error::{Error, Span};
+use crate::yaml::{Node, NodeKind};
+
+/// One loaded role. Tasks and handlers point at it for their banners,
+/// magic variables, search paths and variable layers.
+#[derive(Debug)]
+pub struct Role {
+    pub name: String,
+    pub path: PathBuf,
+    /// `defaults/` of its dependencies, then its own (lowest precedence).
+    pub defaults: Vars,
+    /// `vars/` of its dependencies, then its own (above play vars_files).
+    pub vars: Vars,
+    /// Keys given where the role was named that are no keywords (above
+    /// set_fact, below extra vars).
+    pub params: Vars,
+}
+
+/// Where roles are looked for: the playbook's `roles/`, the configured
+/// `roles_path`, then the playbook's directory.
+#[derive(Debug, Clone, Default)]
+pub struct RoleSearch {
+    dirs: Vec<PathBuf>,
+    playbook_dir: PathBuf,
+}
+
+impl RoleSearch {
+    pub fn new(playbook_dir: &Path, roles_path: &[PathBuf]) -> RoleSearch {
+        let mut dirs = vec![playbook_dir.join("roles")];
+        dirs.extend(roles_path.iter().cloned());
+        dirs.push(playbook_dir.to_path_buf());
+        RoleSearch {
+            dirs,
+            playbook_dir: playbook_dir.to_path_buf(),
+        }
+    }
+
+    fn find(&self, name: &str, span: &Span) -> Result<PathBuf, Error> {
+        // A name with a slash is a path to the role.
+        if name.contains('/') {
+            let p = self.playbook_dir.join(name);
+            if p.is_dir() {
+                return Ok(p);
+            }
+        }
+        for d in &self.dirs {
+            let p = d.join(name);
+            if p.is_dir() {
+                return Ok(p);
+            }
+        }
+        let dirs: Vec<String> = self.dirs.iter().map(|d| d.display().to_string()).collect();
+        Err(Error::LoadAt {
+            span: span.clone(),
+            message: format!("the role '{name}' was not found in {}", dirs.join(":")),
+        })
+    }
+}
+
+/// Ansible's default `roles_path`.
+pub fn default_roles_path() -> Vec<PathBuf> {
+    vec![
+        crate::config::expand_tilde("~/.ansible/roles"),
+        PathBuf::from("/usr/share/ansible/roles"),
+        PathBuf::from("/etc/ansible/roles"),
+    ]
+}
+
+/// Keywords of a role entry in `roles:`; every other key is a role param.
+const ROLE_KEYWORDS: &[&str] = &[
+    "role",
+    "name",
+    "when",
+    "tags",
+    "vars",
+    "environment",
+    "no_log",
+    "remote_user",
+    "connection",
+    "check_mode",
+    "diff",
+    "any_errors_fatal",
+    "ignore_errors",
+    "ignore_unreachable",
+    "run_once",
+    "delegate_to",
+    "delegate_facts",
+    "module_defaults",
+    "debugger",
+    "throttle",
+    "timeout",
+    "collections",
+];
+
+/// A role as named in `roles:` or `meta/main.yml`'s `dependencies:`.
+struct Entry {
+    name: String,
+    span: Span,
+    common: Common,
+    params: Vars,
+}
+
+fn entry_of(node: &Node) -> Result<Entry, Error> {
+    if let Some(name) = node.scalar_string() {
+        return Ok(Entry {
+            name,
+            span: node.span.clone(),
+            common: Common::default(),
+            params: Vars::new(),
+        });
+    }
+    let entries = parse::mapping(node, "a role")?;
+    let name_node = node
+        .get("role")
+        .or_else(|| node.get("name"))
+        .ok_or_else(|| Error::at(&node.span, "role definitions must contain a role name"))?;
+    let name = parse::string_of(name_node, "role")?;
+    let mut common = parse::parse_common(node)?;
+    common.name = None;
+    let mut params = Vars::new();
+    for (k, v) in entries {
+        let key = parse::key_str(k)?;
+        if !ROLE_KEYWORDS.contains(&key) && !key.starts_with("become") {
+            params.insert(key.to_string(), v.to_json());
+        }
+    }
+    Ok(Entry {
+        name,
+        span: name_node.span.clone(),
+        common,
+        params,
+    })
+}
+
+/// The files a role is read from (`tasks_from:` and friends).
+pub struct Froms<'a> {
+    pub tasks: &'a str,
+    pub vars: &'a str,
+    pub defaults: &'a str,
+    pub handlers: &'a str,
+}
+
+const MAIN: Froms<'static> = Froms {
+    tasks: "main",
+    vars: "main",
+    defaults: "main",
+    handlers: "main",
+};
+
+/// `dir/name` with the extensions Ansible accepts (`main`, `main.yml`, …).
+fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    ["yml", "yaml", "json"]
+        .iter()
+        .map(|ext| dir.join(format!("{name}.{ext}")))
+        .chain(std::iter::once(dir.join(name)))
+        .find(|p| p.is_file())
+}
+
+/// A role's vars file as a mapping (absent: empty).
+fn read_vars(dir: &Path, name: &str) -> Result<Vars, Error> {
+    let Some(path) = find_file(dir, name) else {
+        return Ok(Vars::new());
+    };
+    match crate::yaml::parse_file(&path)? {
+        None => Ok(Vars::new()),
+        Some(n) if matches!(n.kind, NodeKind::Null) => Ok(Vars::new()),
+        Some(n) => parse::vars_of(&n),
+    }
+}
+
+/// Roles already in the play, by path, params and conditions: Ansible runs
+/// a role once per play unless its meta allows duplicates.
+type Seen = Vec<String>;
+
+/// What loading a role gives.
+struct Loaded {
+    role: Arc<Role>,
+    /// `None` when the role already ran in the play.
+    block: Option<TaskNode>,
+}
+
+struct Sink<'a> {
+    seen: Option<&'a mut Seen>,
+    roles: &'a mut Vec<Arc<Role>>,
+    handlers: &'a mut Vec<TaskNode>,
+}
+
+fn load_role(
+    entry: &Entry,
+    froms: &Froms<'_>,
+    search: &Arc<RoleSearch>,
+    sink: &mut Sink<'_>,
+    depth: usize,
+) -> Result<Loaded, Error> {
+    if depth > 32 {
+        return Err(Error::at(
+            &entry.span,
+            "role dependencies nest more than 32 levels deep (a cycle?)",
+        ));
+    }
+    let path = search.find(&entry.name, &entry.span)?;
+    let meta = match find_file(&path.join("meta"), "main") {
+        Some(p) => crate::yaml::parse_file(&p)?,
+        None => None,
+    };
+    let allow_duplicates = meta
+        .as_ref()
+        .and_then(|m| m.get("allow_duplicates"))
+        .is_some_and(|v| v.to_json() == serde_json::Value::Bool(true));
+    let mut dep_blocks = Vec::new();
+    let mut defaults = Vars::new();
+    let mut vars = Vars::new();
+    if let Some(deps) = meta.as_ref().and_then(|m| m.get("dependencies")) {
+        if let NodeKind::Seq(items) = &deps.kind {
+            for item in items {
+                let dep = entry_of(item)?;
+                let loaded = load_role(&dep, &MAIN, search, sink, depth + 1)?;
+                defaults.extend(loaded.role.defaults.clone());
+                vars.extend(loaded.role.vars.clone());
+                dep_blocks.extend(loaded.block);
+            }
+        }
+    }
+    defaults.extend(read_vars(&path.join("defaults"), froms.defaults)?);
+    vars.extend(read_vars(&path.join("vars"), froms.vars)?);
+    let name = Path::new(&entry.name)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| entry.name.clone());
+    let role = Arc::new(Role {
+        name,
+        path: path.clone(),
+        defaults,
+        vars,
+        params: entry.params.clone(),
+    });
+    sink.roles.push(role.clone());
+    if let Some(seen) = sink.seen.as_deref_mut() {
+        let key = format!(
+            "{}\0{:?}\0{:?}",
+            path.display(),
+            entry.params,
+            entry.common.when
+        );
+        if !allow_duplicates && seen.contains(&key) {
+            return Ok(Loaded { role, block: None });
+        }
+        seen.push(key);
+    }
+    let ctx = |handler: bool, file: PathBuf| Ctx {
+        file: Arc::new(file),
+        handler,
+        role: Some(role.clone()),
+        search: search.clone(),
+    };
+    let tasks = match find_file(&path.join("tasks"), froms.tasks) {
+        Some(p) => parse::parse_tasks_file_in(&p, &ctx(false, p.clone()))?,
+        None if froms.tasks != "main" => {
+            return Err(Error::LoadAt {
+                span: entry.span.clone(),
+                message: format!(
+                    "Could not find specified file in role: tasks/{}",
+                    froms.tasks
+                ),
+            })
+        }
+        None => Vec::new(),
+    };
+    if let Some(p) = find_file(&path.join("handlers"), froms.handlers) {
+        let handlers = parse::parse_tasks_file_in(&p, &ctx(true, p.clone()))?;
+        // The role's `vars:` reach its handlers too.
+        sink.handlers.push(TaskNode::Block(Arc::new(Block {
+            span: entry.span.clone(),
+            common: Common {
+                vars: entry.common.vars.clone(),
+                ..Default::default()
+            },
+            block: handlers,
+            rescue: Vec::new(),
+            always: Vec::new(),
+        })));
+    }
+    dep_blocks.extend(tasks);
+    // The entry's keywords (when, tags, vars …) apply to the role's tasks
+    // and its dependencies', as Ansible's dependency chain passes them down.
+    let block = TaskNode::Block(Arc::new(Block {
+        span: entry.span.clone(),
+        common: entry.common.clone(),
+        block: dep_blocks,
+        rescue: Vec::new(),
+        always: Vec::new(),
+    }));
+    Ok(Loaded {
+        role,
+        block: Some(block),
+    })
+}
+
+/// A play's `roles:`, compiled.
+#[derive(Default)]
+pub struct PlayRoles {
+    /// One block per role, in order, dependencies first inside it.
+    pub blocks: Vec<TaskNode>,
+    pub handlers: Vec<TaskNode>,
+    /// Every role loaded, dependencies included.
+    pub roles: Vec<Arc<Role>>,
+}
+
+pub(super) fn play_roles(node: &Node, search: &Arc<RoleSearch>) -> Result<PlayRoles, Error> {
+    let mut out = PlayRoles::default();
+    let items = match &node.kind {
+        NodeKind::Null => return Ok(out),
+        NodeKind::Seq(items) => items,
+        _ => {
+            return Err(Error::at(
+                &node.span,
+                format!("a play's roles must be a list, got a {}", node.type_name()),
+            ))
+        }
+    };
+    let mut seen = Seen::new();
+    for item in items {
+        let entry = entry_of(item)?;
+        let mut sink = Sink {
+            seen: Some(&mut seen),
+            roles: &mut out.roles,
+            handlers: &mut out.handlers,
+        };
+        let loaded = load_role(&entry, &MAIN, search, &mut sink, 0)?;
+        out.blocks.extend(loaded.block);
+    }
+    Ok(out)
+}
+
+/// A literal string argument of an include/import_role task.
+fn arg<'a>(task: &'a Task, key: &str) -> Option<&'a str> {
+    task.args.get(key).and_then(|v| v.as_str())
+}
+
+/// `import_role`, expanded at parse time into a block carrying the task's
+/// keywords.
+pub(super) fn import_role(task: &Task, ctx: &Ctx) -> Result<TaskNode, Error> {
+    let name = arg(task, "name")
+        .ok_or_else(|| Error::at(&task.span, "'name' is a required field for import_role."))?;
+    if name.contains("{{") {
+        return Err(Error::at(
+            &task.span,
+            "import_role cannot use a templated role name (use include_role)",
+        ));
+    }
+    let froms = Froms {
+        tasks: arg(task, "tasks_from").unwrap_or("main"),
+        vars: arg(task, "vars_from").unwrap_or("main"),
+        defaults: arg(task, "defaults_from").unwrap_or("main"),
+        handlers: arg(task, "handlers_from").unwrap_or("main"),
+    };
+    let entry = Entry {
+        name: name.to_string(),
+        span: task.span.clone(),
+        common: task.common.clone(),
+        params: Vars::new(),
+    };
+    let (mut roles, mut handlers) = (Vec::new(), Vec::new());
+    let mut sink = Sink {
+        seen: None,
+        roles: &mut roles,
+        handlers: &mut handlers,
+    };
+    let loaded = load_role(&entry, &froms, &ctx.search, &mut sink, 0)?;
+    Ok(loaded.block.unwrap_or_else(|| {
+        TaskNode::Block(Arc::new(Block {
+            span: task.span.clone(),
+            common: Common::default(),
+            block: Vec::new(),
+            rescue: Vec::new(),
+            always: Vec::new(),
+        }))
+    }))
+}
+
+/// `include_role` at run time: the role's tasks (its dependencies' first)
+/// and the role, with `froms` naming the files to read.
+pub fn include_role(
+    name: &str,
+    froms: &Froms<'_>,
+    span: &Span,
+    search: &Arc<RoleSearch>,
+) -> Result<(Arc<Role>, Vec<TaskNode>), Error> {
+    let entry = Entry {
+        name: name.to_string(),
+        span: span.clone(),
+        common: Common::default(),
+        params: Vars::new(),
+    };
+    let (mut roles, mut handlers) = (Vec::new(), Vec::new());
+    let mut sink = Sink {
+        seen: None,
+        roles: &mut roles,
+        handlers: &mut handlers,
+    };
+    let loaded = load_role(&entry, froms, search, &mut sink, 0)?;
+    Ok((loaded.role, loaded.block.into_iter().collect()))
+}
