@@ -158,7 +158,7 @@ impl Engine {
             "meta" => self.meta(ht, &args).await,
             "include_vars" => self.include_vars(ht, &args),
             "include_tasks" => self.include_tasks(ht, &args, ctx),
-            "include_role" => self.include_role(ht, &args),
+            "include_role" => self.include_role(ht, &args, ctx),
             "import_tasks" | "import_playbook" | "import_role" => failed(format!(
                 "{short} must be static (it was not expanded at parse time)"
             )),
@@ -638,25 +638,7 @@ impl Engine {
             Ok(n) => n,
             Err(e) => return failed(e),
         };
-        // The include's own `vars:` reach the included tasks (its arguments
-        // were checked at parse time: there are no others).
-        let mut scope = Common {
-            vars: task.common.vars.clone(),
-            ..Default::default()
-        };
-        // The loop variable of a looped include is visible inside it.
-        let lc = &task.loop_control;
-        let lv = lc.loop_var.clone().unwrap_or_else(|| "item".to_string());
-        if task.loop_.is_some() {
-            if let Some(v) = ctx.vars.get(&lv) {
-                scope.vars.insert(lv, v.clone());
-            }
-            if let Some(iv) = &lc.index_var {
-                if let Some(v) = ctx.vars.get(iv) {
-                    scope.vars.insert(iv.clone(), v.clone());
-                }
-            }
-        }
+        let scope = include_scope(task, ctx);
         let mut r = Map::new();
         r.insert("changed".into(), Value::Bool(false));
         r.insert("include".into(), Value::String(path.display().to_string()));
@@ -686,15 +668,45 @@ impl Engine {
             crate::playbook::parse_tasks_file(path, &ht.pctx.role_search, role)
                 .map_err(|e| e.to_string())?,
         );
-        if let Ok(mut c) = self.tasks_cache.lock() {
-            c.insert(key, nodes.clone());
+        // Another host may have parsed it meanwhile: keep the first, so
+        // hosts share the same task objects (the linear strategy runs
+        // hosts together only on the same task).
+        match self.tasks_cache.lock() {
+            Ok(mut c) => Ok(c.entry(key).or_insert(nodes).clone()),
+            Err(_) => Ok(nodes),
         }
-        Ok(nodes)
+    }
+
+    /// A role not found fails the hosts (Ansible's `reason`), its error
+    /// shown once; any other load error ends the run.
+    fn role_load_failure(&self, e: crate::error::Error) -> ActionOut {
+        let rendered = e.to_string();
+        let (message, not_found) = match e {
+            crate::error::Error::LoadAt { message, .. } => {
+                let nf = message.starts_with("the role '");
+                (message, nf)
+            }
+            other => (other.to_string(), false),
+        };
+        if !not_found {
+            if let Ok(mut f) = self.fatal.lock() {
+                f.get_or_insert(crate::error::Error::Parse(message.clone()));
+            }
+            return failed(message);
+        }
+        crate::output::error_once(&rendered);
+        let mut r = Map::new();
+        r.insert("changed".into(), Value::Bool(false));
+        r.insert("failed".into(), Value::Bool(true));
+        r.insert("reason".into(), Value::String(message));
+        // The error was shown already: no `Task failed` block.
+        r.insert("_ansible_error_block".into(), Value::String(String::new()));
+        ActionOut::ok(r)
     }
 
     /// `include_role`: load the role now and run its tasks next, with the
     /// task's `vars:` as their scope.
-    fn include_role(&self, ht: &HostTask<'_>, args: &Vars) -> ActionOut {
+    fn include_role(&self, ht: &HostTask<'_>, args: &Vars, ctx: &Context) -> ActionOut {
         let task = &ht.next.task;
         let arg = |k: &str, d: &'static str| -> String {
             args.get(k)
@@ -717,15 +729,35 @@ impl Engine {
             defaults: &defaults,
             handlers: &handlers,
         };
-        let (role, nodes) =
-            match crate::playbook::include_role(name, &froms, &task.span, &ht.pctx.role_search) {
-                Ok(x) => x,
-                Err(e) => return failed(e.to_string()),
-            };
-        let scope = Common {
-            vars: task.common.vars.clone(),
-            ..Default::default()
+        // One load per task and files read, shared by the hosts (the
+        // linear strategy runs hosts together on the same task objects).
+        let key = format!(
+            "{}\0{name}\0{tasks}\0{vars}\0{defaults}\0{handlers}",
+            task.span
+        );
+        let cached = self
+            .roles_cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&key).cloned());
+        let (role, nodes) = match cached {
+            Some(x) => x,
+            None => {
+                let search = &ht.pctx.role_search;
+                let span = arg_origin(task, "name").unwrap_or_else(|| task.span.clone());
+                match crate::playbook::include_role(name, &froms, &span, search) {
+                    Ok((role, nodes)) => {
+                        let x = (role, Arc::new(nodes));
+                        match self.roles_cache.lock() {
+                            Ok(mut c) => c.entry(key).or_insert(x).clone(),
+                            Err(_) => x,
+                        }
+                    }
+                    Err(e) => return self.role_load_failure(e),
+                }
+            }
         };
+        let scope = include_scope(task, ctx);
         let mut r = Map::new();
         r.insert("changed".into(), Value::Bool(false));
         r.insert("include".into(), Value::String(role.name.clone()));
@@ -734,7 +766,7 @@ impl Engine {
             Value::Object(args.clone().into_iter().collect()),
         );
         let mut out = ActionOut::ok(r);
-        out.include = Some((Arc::new(nodes), scope, task.span.clone()));
+        out.include = Some((nodes, scope, task.span.clone()));
         out
     }
 
@@ -927,6 +959,29 @@ fn failed_with_block(task: &crate::playbook::Task, msg: String, block: String) -
     r.insert("msg".into(), Value::String(msg));
     r.insert("_ansible_error_block".into(), Value::String(block));
     ActionOut::ok(r)
+}
+
+/// What an include's tasks inherit: the include's own `vars:` (its
+/// arguments were checked at parse time) and, when looped, its loop
+/// variables.
+fn include_scope(task: &crate::playbook::Task, ctx: &Context) -> Common {
+    let mut scope = Common {
+        vars: task.common.vars.clone(),
+        ..Default::default()
+    };
+    let lc = &task.loop_control;
+    let lv = lc.loop_var.clone().unwrap_or_else(|| "item".to_string());
+    if task.loop_.is_some() {
+        if let Some(v) = ctx.vars.get(&lv) {
+            scope.vars.insert(lv, v.clone());
+        }
+        if let Some(iv) = &lc.index_var {
+            if let Some(v) = ctx.vars.get(iv) {
+                scope.vars.insert(iv.clone(), v.clone());
+            }
+        }
+    }
+    scope
 }
 
 /// The directory of the file a task was written in (relative paths of

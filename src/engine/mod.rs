@@ -71,6 +71,11 @@ pub struct Engine {
     /// Parsed include_tasks files by path and the role they belong to
     /// (its address: a role's params differ between its uses).
     pub tasks_cache: Mutex<std::collections::HashMap<TasksKey, Arc<Vec<TaskNode>>>>,
+    /// An error that ends the run where it stands (an included role that
+    /// cannot be loaded), as Ansible raises it out of the strategy.
+    pub fatal: Mutex<Option<Error>>,
+    /// Roles loaded by `include_role`, by task and files read.
+    pub roles_cache: Mutex<std::collections::HashMap<String, IncludedRole>>,
     /// Counts task starts; play-wide magic lists are cached per count.
     pub task_seq: std::sync::atomic::AtomicU64,
     /// `groups` as a value (the inventory does not change during a run).
@@ -102,6 +107,9 @@ struct Banner {
 
 /// A tasks file's path and the address of the role its tasks belong to.
 type TasksKey = (PathBuf, usize);
+
+/// A role `include_role` loaded, and its tasks.
+type IncludedRole = (Arc<crate::playbook::Role>, Arc<Vec<TaskNode>>);
 
 /// What one play's run needs to know, shared by its tasks.
 pub struct PlayCtx {
@@ -165,6 +173,8 @@ impl Engine {
             start_at,
             vars_cache: Mutex::new(Default::default()),
             tasks_cache: Mutex::new(Default::default()),
+            roles_cache: Mutex::new(Default::default()),
+            fatal: Mutex::new(None),
             task_seq: Default::default(),
             groups_value: Default::default(),
             free_banners: Default::default(),
@@ -219,6 +229,9 @@ impl Engine {
         });
         for play in &pb.plays {
             self.run_play(play).await?;
+            if let Some(e) = self.fatal.lock().ok().and_then(|mut f| f.take()) {
+                return Err(e);
+            }
         }
         let mut stats = match self.stats.lock() {
             Ok(s) => s.clone(),
@@ -633,6 +646,9 @@ impl Engine {
             if let Some(end) = end {
                 self.end_batch(pctx);
                 return end;
+            }
+            if self.fatal.lock().is_ok_and(|f| f.is_some()) {
+                return PlayEnd::Abort;
             }
             if any_fatal_failure {
                 self.abort_batch(pctx);
@@ -1067,6 +1083,12 @@ impl Engine {
             .filter(|h| self.hosts.slot(h).with(|s| !s.failed || force))
             .cloned()
             .collect();
+        let by_name = |n: &str| {
+            pctx.handlers.iter().rposition(|h| {
+                let name = h.task.display_name();
+                name == n || (h.task.role.is_some() && h.task.in_role(&name) == n)
+            })
+        };
         // Handler index → hosts it is pending for.
         let mut pending: Vec<Vec<String>> = vec![Vec::new(); pctx.handlers.len()];
         let take_notified = |pending: &mut Vec<Vec<String>>| {
@@ -1076,10 +1098,9 @@ impl Engine {
                     .slot(host)
                     .with(|s| std::mem::take(&mut s.notified));
                 for (i, h) in pctx.handlers.iter().enumerate() {
-                    let name = h.task.display_name();
-                    // A role's handler also answers to `role : name`.
-                    let hit = names.contains(&name)
-                        || (h.task.role.is_some() && names.contains(&h.task.in_role(&name)))
+                    // By name the last handler of that name answers (a
+                    // role's also to `role : name`); by `listen` every one.
+                    let hit = names.iter().any(|n| by_name(n) == Some(i))
                         || h.task.listen.iter().any(|l| names.contains(l));
                     if hit && !pending[i].contains(host) {
                         pending[i].push(host.clone());

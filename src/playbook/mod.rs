@@ -182,10 +182,16 @@ impl Task {
 
     /// The banner name: the task's name, else its action.
     pub fn display_name(&self) -> String {
-        self.common
-            .name
-            .clone()
-            .unwrap_or_else(|| self.action.clone())
+        if let Some(n) = &self.common.name {
+            return n.clone();
+        }
+        // An unnamed include_role is named for its role, as Ansible does.
+        match self.args.get("name").and_then(Value::as_str) {
+            Some(role) if short_action(&self.action) == "include_role" => {
+                format!("{} : {role}", self.action)
+            }
+            _ => self.action.clone(),
+        }
     }
 
     /// `name` prefixed with the task's role, as Ansible's banners show it.

@@ -1,7 +1,9 @@
 //! From YAML nodes to [`Playbook`]s, validating keywords, module names and
 //! value shapes, with errors that point at file:line:column.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -23,6 +25,9 @@ pub(super) struct Ctx {
     pub handler: bool,
     pub role: Option<Arc<Role>>,
     pub search: Arc<RoleSearch>,
+    /// Where imported roles' handlers go (the play's handlers, after its
+    /// roles'); `None` for files read at run time.
+    pub handlers: Option<Rc<RefCell<Vec<TaskNode>>>>,
 }
 
 /// Read a playbook file, expanding `import_playbook`, `import_tasks`,
@@ -137,12 +142,14 @@ fn parse_play(
             _ => vec![(n.to_json(), n.span.clone())],
         },
     };
+    let imported_handlers = Rc::new(RefCell::new(Vec::new()));
     let section = |key: &str| -> Result<Vec<TaskNode>, Error> {
         let ctx = Ctx {
             file: file.clone(),
             handler: key == "handlers",
             role: None,
             search: search.clone(),
+            handlers: Some(imported_handlers.clone()),
         };
         match node.get(key) {
             None => Ok(Vec::new()),
@@ -158,8 +165,10 @@ fn parse_play(
     };
     let mut tasks = play_roles.blocks;
     tasks.extend(section("tasks")?);
+    let post_tasks = section("post_tasks")?;
     let mut handlers = section("handlers")?;
     handlers.extend(play_roles.handlers);
+    handlers.extend(imported_handlers.take());
     Ok(Play {
         span: node.span.clone(),
         dir: dir.to_path_buf(),
@@ -178,7 +187,7 @@ fn parse_play(
         common,
         pre_tasks,
         tasks,
-        post_tasks: section("post_tasks")?,
+        post_tasks,
         handlers,
         roles: play_roles.roles,
         role_search: search.clone(),
@@ -198,6 +207,7 @@ pub fn parse_tasks_file(
         handler: false,
         role,
         search: search.clone(),
+        handlers: None,
     };
     parse_tasks_file_in(path, &ctx)
 }
@@ -257,8 +267,10 @@ fn parse_task_or_block(node: &Node, ctx: &Ctx) -> Result<TaskNode, Error> {
         })));
     }
     let task = parse_task(node, entries, ctx)?;
-    if short_name(&task.action) == "import_role" {
-        return roles::import_role(&task, ctx);
+    match short_name(&task.action) {
+        "import_role" => return roles::import_role(&task, ctx),
+        "include_role" => roles::include_role_handlers(&task, ctx)?,
+        _ => {}
     }
     // Static imports are expanded now, as Ansible does at parse time; the
     // import's keywords apply to every imported task through a wrapping block.

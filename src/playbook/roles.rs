@@ -232,12 +232,9 @@ fn load_role(
     }
     defaults.extend(read_vars(&path.join("defaults"), froms.defaults)?);
     vars.extend(read_vars(&path.join("vars"), froms.vars)?);
-    let name = Path::new(&entry.name)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| entry.name.clone());
+    // Named as written, a path included, as Ansible's banners show it.
     let role = Arc::new(Role {
-        name,
+        name: entry.name.clone(),
         path: path.clone(),
         defaults,
         vars,
@@ -261,6 +258,7 @@ fn load_role(
         handler,
         role: Some(role.clone()),
         search: search.clone(),
+        handlers: None,
     };
     let tasks = match find_file(&path.join("tasks"), froms.tasks) {
         Some(p) => parse::parse_tasks_file_in(&p, &ctx(false, p.clone()))?,
@@ -376,6 +374,9 @@ pub(super) fn import_role(task: &Task, ctx: &Ctx) -> Result<TaskNode, Error> {
         handlers: &mut handlers,
     };
     let loaded = load_role(&entry, &froms, &ctx.search, &mut sink, 0)?;
+    if let Some(h) = &ctx.handlers {
+        h.borrow_mut().extend(handlers);
+    }
     Ok(loaded.block.unwrap_or_else(|| {
         TaskNode::Block(Arc::new(Block {
             span: task.span.clone(),
@@ -385,6 +386,59 @@ pub(super) fn import_role(task: &Task, ctx: &Ctx) -> Result<TaskNode, Error> {
             always: Vec::new(),
         }))
     }))
+}
+
+/// The handlers of an `include_role` whose role is named literally, added
+/// to the play's when the play is read (Ansible adds them when the role is
+/// included), with the include's `vars:`.
+pub(super) fn include_role_handlers(task: &Task, ctx: &Ctx) -> Result<(), Error> {
+    let Some(sink) = &ctx.handlers else {
+        return Ok(());
+    };
+    let Some(name) = arg(task, "name").filter(|n| !n.contains("{{")) else {
+        return Ok(());
+    };
+    let handlers_from = arg(task, "handlers_from").unwrap_or("main");
+    if handlers_from.contains("{{") {
+        return Ok(());
+    }
+    // A role not found now is reported when the include runs.
+    let Ok(path) = ctx.search.find(name, &task.span) else {
+        return Ok(());
+    };
+    if find_file(&path.join("handlers"), handlers_from).is_none() {
+        return Ok(());
+    }
+    let froms = Froms {
+        tasks: arg(task, "tasks_from").unwrap_or("main"),
+        vars: arg(task, "vars_from").unwrap_or("main"),
+        defaults: arg(task, "defaults_from").unwrap_or("main"),
+        handlers: handlers_from,
+    };
+    if [froms.tasks, froms.vars, froms.defaults]
+        .iter()
+        .any(|f| f.contains("{{"))
+    {
+        return Ok(());
+    }
+    let entry = Entry {
+        name: name.to_string(),
+        span: task.span.clone(),
+        common: Common {
+            vars: task.common.vars.clone(),
+            ..Default::default()
+        },
+        params: Vars::new(),
+    };
+    let (mut roles, mut handlers) = (Vec::new(), Vec::new());
+    let mut sink_ = Sink {
+        seen: None,
+        roles: &mut roles,
+        handlers: &mut handlers,
+    };
+    load_role(&entry, &froms, &ctx.search, &mut sink_, 0)?;
+    sink.borrow_mut().extend(handlers);
+    Ok(())
 }
 
 /// `include_role` at run time: the role's tasks (its dependencies' first)
