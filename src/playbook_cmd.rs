@@ -151,7 +151,13 @@ fn list(
                             TaskNode::Task(t) => {
                                 let mut tags = inherited.to_vec();
                                 tags.extend(t.common.tags.iter().cloned());
-                                out.push((t.display_name(), tags));
+                                // A named task shows its role; an unnamed one
+                                // only its action, as Ansible lists them.
+                                let name = match &t.common.name {
+                                    Some(n) => t.in_role(n),
+                                    None => t.action.clone(),
+                                };
+                                out.push((name, tags));
                             }
                             TaskNode::Block(b) => {
                                 let mut tags = inherited.to_vec();

@@ -160,6 +160,21 @@ impl Cursor {
             .collect()
     }
 
+    /// The include task ended well: its file runs next, still inside the
+    /// blocks that hold the include (their keywords apply, their `always:`
+    /// comes after it) even when the include was a block's last task.
+    pub fn complete_with_include(
+        &mut self,
+        nodes: Arc<Vec<TaskNode>>,
+        scope: Common,
+        span: crate::error::Span,
+    ) {
+        if let Some(top) = self.stack.last_mut() {
+            top.idx += 1;
+        }
+        self.push_include(nodes, scope, span);
+    }
+
     /// Run an included file next, right after the include task, with the
     /// include's keywords (vars, environment …) as its scope.
     pub fn push_include(

@@ -748,11 +748,10 @@ impl Engine {
                     step.fatal = self.any_errors_fatal(pctx, next);
                 }
             }
+        } else if let Some((nodes, scope, span)) = end.include {
+            c.complete_with_include(nodes, scope, span);
         } else {
             c.complete(false);
-        }
-        if let Some((nodes, scope, span)) = end.include {
-            c.push_include(nodes, scope, span);
         }
         match end.control {
             Some(Control::EndHost) => {
