@@ -328,6 +328,27 @@ mod tests {
     }
 
     #[test]
+    fn roles_path_is_a_colon_list_relative_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("ansible.cfg"),
+            "[defaults]\nroles_path = roles:/srv/roles\n",
+        )
+        .unwrap();
+        let cfg = Config::load_from(&env(&[]), dir.path()).unwrap();
+        assert_eq!(
+            cfg.roles_path,
+            Some(vec![dir.path().join("roles"), PathBuf::from("/srv/roles")])
+        );
+        let e = env(&[("ANSIBLE_ROLES_PATH", "/a:/b")]);
+        let cfg = Config::load_from(&e, dir.path()).unwrap();
+        assert_eq!(
+            cfg.roles_path,
+            Some(vec![PathBuf::from("/a"), PathBuf::from("/b")])
+        );
+    }
+
+    #[test]
     fn ansible_config_env_wins_over_cwd() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("ansible.cfg"), "[defaults]\nforks=1\n").unwrap();

@@ -262,14 +262,12 @@ fn load_role(
     };
     let tasks = match find_file(&path.join("tasks"), froms.tasks) {
         Some(p) => parse::parse_tasks_file_in(&p, &ctx(false, p.clone()))?,
+        // Ansible reports this one without an origin (exit code 4).
         None if froms.tasks != "main" => {
-            return Err(Error::LoadAt {
-                span: entry.span.clone(),
-                message: format!(
-                    "Could not find specified file in role: tasks/{}",
-                    froms.tasks
-                ),
-            })
+            return Err(Error::Parse(format!(
+                "Could not find specified file in role: tasks/{}",
+                froms.tasks
+            )))
         }
         None => Vec::new(),
     };
@@ -463,4 +461,69 @@ pub fn include_role(
     };
     let loaded = load_role(&entry, froms, search, &mut sink, 0)?;
     Ok((loaded.role, loaded.block.into_iter().collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{load, Task, TaskNode};
+    use std::sync::Arc;
+
+    fn write(dir: &std::path::Path, rel: &str, text: &str) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    fn role_tasks(nodes: &[TaskNode], out: &mut Vec<Arc<Task>>) {
+        for n in nodes {
+            match n {
+                TaskNode::Task(t) => out.push(t.clone()),
+                TaskNode::Block(b) => role_tasks(&b.block, out),
+            }
+        }
+    }
+
+    #[test]
+    fn dependencies_run_first_once_unless_duplicates_are_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // `main` without an extension is read too.
+        write(d, "roles/base/tasks/main", "- debug: msg=base\n");
+        write(d, "roles/web/meta/main.yml", "dependencies: [base]\n");
+        write(d, "roles/web/tasks/main.yaml", "- debug: msg=web\n");
+        write(d, "roles/dup/meta/main.yml", "allow_duplicates: true\n");
+        write(d, "roles/dup/tasks/main.yml", "- debug: msg=dup\n");
+        write(
+            d,
+            "pb.yml",
+            "- hosts: all\n  roles: [web, base, dup, dup]\n  tasks:\n    - debug: msg=own\n",
+        );
+        let book = load(&d.join("pb.yml"), Some(&[])).unwrap();
+        let mut tasks = Vec::new();
+        role_tasks(&book.plays[0].tasks, &mut tasks);
+        let names: Vec<String> = tasks
+            .iter()
+            .map(|t| t.in_role(&t.args["msg"].as_str().unwrap_or_default().to_string()))
+            .collect();
+        assert_eq!(
+            names,
+            ["base : base", "web : web", "dup : dup", "dup : dup", "own"]
+        );
+        assert_eq!(book.plays[0].roles.len(), 5);
+    }
+
+    #[test]
+    fn a_missing_role_names_where_it_was_looked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "pb.yml", "- hosts: all\n  roles:\n    - nope\n");
+        let e = load(&d.join("pb.yml"), Some(&[d.join("elsewhere")])).unwrap_err();
+        assert_eq!(e.exit_code(), 1);
+        let text = e.to_string();
+        let want = format!(
+            "the role 'nope' was not found in {0}/roles:{0}/elsewhere:{0}\nOrigin: {0}/pb.yml:3:7",
+            d.display()
+        );
+        assert!(text.starts_with(&want), "{text}");
+    }
 }
