@@ -503,7 +503,7 @@ mod tests {
         role_tasks(&book.plays[0].tasks, &mut tasks);
         let names: Vec<String> = tasks
             .iter()
-            .map(|t| t.in_role(&t.args["msg"].as_str().unwrap_or_default().to_string()))
+            .map(|t| t.in_role(t.args["msg"].as_str().unwrap_or_default()))
             .collect();
         assert_eq!(
             names,
