@@ -31,6 +31,9 @@ pub struct Role {
 pub struct RoleSearch {
     dirs: Vec<PathBuf>,
     playbook_dir: PathBuf,
+    /// Searching for a role's dependency: Ansible's message then starts
+    /// with the collection it also searched.
+    for_dependency: bool,
 }
 
 impl RoleSearch {
@@ -41,6 +44,21 @@ impl RoleSearch {
         RoleSearch {
             dirs,
             playbook_dir: playbook_dir.to_path_buf(),
+            for_dependency: false,
+        }
+    }
+
+    /// Where the dependencies of the role at `role_path` are looked for:
+    /// also beside it, before the playbook's directory.
+    fn for_dependencies_of(&self, role_path: &Path) -> RoleSearch {
+        let mut dirs = self.dirs.clone();
+        if let Some(base) = role_path.parent() {
+            dirs.insert(dirs.len().saturating_sub(1), base.to_path_buf());
+        }
+        RoleSearch {
+            dirs,
+            playbook_dir: self.playbook_dir.clone(),
+            for_dependency: true,
         }
     }
 
@@ -58,7 +76,11 @@ impl RoleSearch {
                 return Ok(p);
             }
         }
-        let dirs: Vec<String> = self.dirs.iter().map(|d| d.display().to_string()).collect();
+        let legacy = self.for_dependency.then(|| "ansible.legacy".to_string());
+        let dirs: Vec<String> = legacy
+            .into_iter()
+            .chain(self.dirs.iter().map(|d| d.display().to_string()))
+            .collect();
         Err(Error::LoadAt {
             span: span.clone(),
             message: format!("the role '{name}' was not found in {}", dirs.join(":")),
@@ -133,9 +155,10 @@ fn entry_of(node: &Node) -> Result<Entry, Error> {
             params.insert(key.to_string(), v.to_json());
         }
     }
+    // Ansible points at the whole entry, not its name.
     Ok(Entry {
         name,
-        span: name_node.span.clone(),
+        span: node.span.clone(),
         common,
         params,
     })
@@ -220,10 +243,11 @@ fn load_role(
     let mut defaults = Vars::new();
     let mut vars = Vars::new();
     if let Some(deps) = meta.as_ref().and_then(|m| m.get("dependencies")) {
+        let dep_search = Arc::new(search.for_dependencies_of(&path));
         if let NodeKind::Seq(items) = &deps.kind {
             for item in items {
                 let dep = entry_of(item)?;
-                let loaded = load_role(&dep, &MAIN, search, sink, depth + 1)?;
+                let loaded = load_role(&dep, &MAIN, &dep_search, sink, depth + 1)?;
                 defaults.extend(loaded.role.defaults.clone());
                 vars.extend(loaded.role.vars.clone());
                 dep_blocks.extend(loaded.block);
