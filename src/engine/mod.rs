@@ -127,6 +127,9 @@ pub struct PlayCtx {
     /// The play's roles (their defaults and vars are play-wide).
     pub roles: Vec<Arc<crate::playbook::Role>>,
     pub role_search: Arc<crate::playbook::RoleSearch>,
+    /// `ansible_play_role_names`, `ansible_dependent_role_names`.
+    pub role_names: Vec<String>,
+    pub dependent_role_names: Vec<String>,
     pub force_handlers: bool,
     pub max_fail_percentage: Option<f64>,
     pub free: bool,
@@ -343,6 +346,8 @@ impl Engine {
                 handlers: handlers.clone(),
                 roles: play.roles.clone(),
                 role_search: play.role_search.clone(),
+                role_names: play.role_names.clone(),
+                dependent_role_names: play.dependent_role_names.clone(),
                 force_handlers: play
                     .force_handlers
                     .as_ref()
@@ -899,8 +904,12 @@ impl Engine {
     fn selected(&self, next: &Next) -> bool {
         if let Ok(mut start) = self.start_at.lock() {
             if let Some(name) = start.as_ref() {
-                let n = next.task.display_name();
-                if &n != name && !glob_match(name, &n) {
+                // Ansible tries the task's own name, then the one its
+                // banner shows (`role : name`).
+                let t = &next.task;
+                let full = t.in_role(&t.display_name());
+                let hit = |n: &str| n == name || glob_match(name, n);
+                if !t.common.name.as_deref().is_some_and(hit) && !hit(&full) {
                     return false;
                 }
                 *start = None;

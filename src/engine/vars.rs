@@ -179,6 +179,21 @@ impl Engine {
         ] {
             v.shift_remove(k);
         }
+        // Role names, each once, in the order Ansible lists them.
+        let names = |lists: &[&[String]]| {
+            let mut out: Vec<String> = Vec::new();
+            for n in lists.iter().flat_map(|l| l.iter()) {
+                if !out.contains(n) {
+                    out.push(n.clone());
+                }
+            }
+            strs(&out)
+        };
+        let (play_roles, deps) = (&pctx.role_names[..], &pctx.dependent_role_names[..]);
+        v.insert("role_names".into(), names(&[play_roles]));
+        v.insert("ansible_play_role_names".into(), names(&[play_roles]));
+        v.insert("ansible_dependent_role_names".into(), names(&[deps]));
+        v.insert("ansible_role_names".into(), names(&[play_roles, deps]));
         v.insert(
             "ansible_play_name".into(),
             Value::String(pctx.play_name.clone()),

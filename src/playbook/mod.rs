@@ -58,6 +58,10 @@ pub struct Play {
     pub roles: Vec<Arc<Role>>,
     /// Where `include_role` looks for roles.
     pub role_search: Arc<RoleSearch>,
+    /// The names of the roles in `roles:` and `import_role`, and of their
+    /// dependencies (`ansible_play_role_names`, `ansible_dependent_role_names`).
+    pub role_names: Vec<String>,
+    pub dependent_role_names: Vec<String>,
     /// `import_playbook`'s `when`, applied to every play it brought in.
     pub when: Vec<Value>,
 }

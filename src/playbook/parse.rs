@@ -25,9 +25,9 @@ pub(super) struct Ctx {
     pub handler: bool,
     pub role: Option<Arc<Role>>,
     pub search: Arc<RoleSearch>,
-    /// Where imported roles' handlers go (the play's handlers, after its
-    /// roles'); `None` for files read at run time.
-    pub handlers: Option<Rc<RefCell<Vec<TaskNode>>>>,
+    /// What imported roles add to the play (handlers after its roles',
+    /// role names); `None` for files read at run time.
+    pub imported: Option<Rc<RefCell<roles::Imported>>>,
 }
 
 /// Read a playbook file, expanding `import_playbook`, `import_tasks`,
@@ -142,14 +142,14 @@ fn parse_play(
             _ => vec![(n.to_json(), n.span.clone())],
         },
     };
-    let imported_handlers = Rc::new(RefCell::new(Vec::new()));
+    let imported = Rc::new(RefCell::new(roles::Imported::default()));
     let section = |key: &str| -> Result<Vec<TaskNode>, Error> {
         let ctx = Ctx {
             file: file.clone(),
             handler: key == "handlers",
             role: None,
             search: search.clone(),
-            handlers: Some(imported_handlers.clone()),
+            imported: Some(imported.clone()),
         };
         match node.get(key) {
             None => Ok(Vec::new()),
@@ -168,7 +168,12 @@ fn parse_play(
     let post_tasks = section("post_tasks")?;
     let mut handlers = section("handlers")?;
     handlers.extend(play_roles.handlers);
-    handlers.extend(imported_handlers.take());
+    let imported = imported.take();
+    handlers.extend(imported.handlers);
+    let mut role_names = play_roles.names;
+    role_names.extend(imported.role_names);
+    let mut dependent_role_names = play_roles.dependent;
+    dependent_role_names.extend(imported.dependent);
     Ok(Play {
         span: node.span.clone(),
         dir: dir.to_path_buf(),
@@ -191,6 +196,8 @@ fn parse_play(
         handlers,
         roles: play_roles.roles,
         role_search: search.clone(),
+        role_names,
+        dependent_role_names,
         when: Vec::new(),
     })
 }
@@ -207,7 +214,7 @@ pub fn parse_tasks_file(
         handler: false,
         role,
         search: search.clone(),
-        handlers: None,
+        imported: None,
     };
     parse_tasks_file_in(path, &ctx)
 }

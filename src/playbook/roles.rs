@@ -215,6 +215,16 @@ struct Sink<'a> {
     seen: Option<&'a mut Seen>,
     roles: &'a mut Vec<Arc<Role>>,
     handlers: &'a mut Vec<TaskNode>,
+    /// Names of the dependencies loaded.
+    dependent: &'a mut Vec<String>,
+}
+
+/// What a play's `import_role` tasks add to it.
+#[derive(Default)]
+pub(super) struct Imported {
+    pub handlers: Vec<TaskNode>,
+    pub role_names: Vec<String>,
+    pub dependent: Vec<String>,
 }
 
 fn load_role(
@@ -265,6 +275,9 @@ fn load_role(
         params: entry.params.clone(),
     });
     sink.roles.push(role.clone());
+    if depth > 0 {
+        sink.dependent.push(role.name.clone());
+    }
     if let Some(seen) = sink.seen.as_deref_mut() {
         let key = format!(
             "{}\0{:?}\0{:?}",
@@ -282,7 +295,7 @@ fn load_role(
         handler,
         role: Some(role.clone()),
         search: search.clone(),
-        handlers: None,
+        imported: None,
     };
     let tasks = match find_file(&path.join("tasks"), froms.tasks) {
         Some(p) => parse::parse_tasks_file_in(&p, &ctx(false, p.clone()))?,
@@ -333,6 +346,9 @@ pub struct PlayRoles {
     pub handlers: Vec<TaskNode>,
     /// Every role loaded, dependencies included.
     pub roles: Vec<Arc<Role>>,
+    /// The names in `roles:`, then of their dependencies.
+    pub names: Vec<String>,
+    pub dependent: Vec<String>,
 }
 
 pub(super) fn play_roles(node: &Node, search: &Arc<RoleSearch>) -> Result<PlayRoles, Error> {
@@ -350,10 +366,12 @@ pub(super) fn play_roles(node: &Node, search: &Arc<RoleSearch>) -> Result<PlayRo
     let mut seen = Seen::new();
     for item in items {
         let entry = entry_of(item)?;
+        out.names.push(entry.name.clone());
         let mut sink = Sink {
             seen: Some(&mut seen),
             roles: &mut out.roles,
             handlers: &mut out.handlers,
+            dependent: &mut out.dependent,
         };
         let loaded = load_role(&entry, &MAIN, search, &mut sink, 0)?;
         out.blocks.extend(loaded.block);
@@ -389,15 +407,19 @@ pub(super) fn import_role(task: &Task, ctx: &Ctx) -> Result<TaskNode, Error> {
         common: task.common.clone(),
         params: Vars::new(),
     };
-    let (mut roles, mut handlers) = (Vec::new(), Vec::new());
+    let (mut roles, mut handlers, mut dependent) = (Vec::new(), Vec::new(), Vec::new());
     let mut sink = Sink {
         seen: None,
         roles: &mut roles,
         handlers: &mut handlers,
+        dependent: &mut dependent,
     };
     let loaded = load_role(&entry, &froms, &ctx.search, &mut sink, 0)?;
-    if let Some(h) = &ctx.handlers {
-        h.borrow_mut().extend(handlers);
+    if let Some(imp) = &ctx.imported {
+        let mut imp = imp.borrow_mut();
+        imp.handlers.extend(handlers);
+        imp.role_names.push(name.to_string());
+        imp.dependent.extend(dependent);
     }
     Ok(loaded.block.unwrap_or_else(|| {
         TaskNode::Block(Arc::new(Block {
@@ -414,7 +436,7 @@ pub(super) fn import_role(task: &Task, ctx: &Ctx) -> Result<TaskNode, Error> {
 /// to the play's when the play is read (Ansible adds them when the role is
 /// included), with the include's `vars:`.
 pub(super) fn include_role_handlers(task: &Task, ctx: &Ctx) -> Result<(), Error> {
-    let Some(sink) = &ctx.handlers else {
+    let Some(sink) = &ctx.imported else {
         return Ok(());
     };
     let Some(name) = arg(task, "name").filter(|n| !n.contains("{{")) else {
@@ -452,14 +474,15 @@ pub(super) fn include_role_handlers(task: &Task, ctx: &Ctx) -> Result<(), Error>
         },
         params: Vars::new(),
     };
-    let (mut roles, mut handlers) = (Vec::new(), Vec::new());
+    let (mut roles, mut handlers, mut dependent) = (Vec::new(), Vec::new(), Vec::new());
     let mut sink_ = Sink {
         seen: None,
         roles: &mut roles,
         handlers: &mut handlers,
+        dependent: &mut dependent,
     };
     load_role(&entry, &froms, &ctx.search, &mut sink_, 0)?;
-    sink.borrow_mut().extend(handlers);
+    sink.borrow_mut().handlers.extend(handlers);
     Ok(())
 }
 
@@ -477,11 +500,12 @@ pub fn include_role(
         common: Common::default(),
         params: Vars::new(),
     };
-    let (mut roles, mut handlers) = (Vec::new(), Vec::new());
+    let (mut roles, mut handlers, mut dependent) = (Vec::new(), Vec::new(), Vec::new());
     let mut sink = Sink {
         seen: None,
         roles: &mut roles,
         handlers: &mut handlers,
+        dependent: &mut dependent,
     };
     let loaded = load_role(&entry, froms, search, &mut sink, 0)?;
     Ok((loaded.role, loaded.block.into_iter().collect()))
