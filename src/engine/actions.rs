@@ -757,6 +757,13 @@ impl Engine {
                 }
             }
         };
+        if args.get("public").is_some_and(truthy) {
+            if let Ok(mut p) = ht.pctx.public_roles.lock() {
+                if !p.iter().any(|x| Arc::ptr_eq(x, &role)) {
+                    p.push(role.clone());
+                }
+            }
+        }
         let scope = include_scope(task, ctx);
         let mut r = Map::new();
         r.insert("changed".into(), Value::Bool(false));

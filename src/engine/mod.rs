@@ -127,6 +127,9 @@ pub struct PlayCtx {
     /// The play's roles (their defaults and vars are play-wide).
     pub roles: Vec<Arc<crate::playbook::Role>>,
     pub role_search: Arc<crate::playbook::RoleSearch>,
+    /// Roles an `include_role` with `public: true` loaded: from then on
+    /// their defaults and vars are play-wide too.
+    pub public_roles: Mutex<Vec<Arc<crate::playbook::Role>>>,
     /// `ansible_play_role_names`, `ansible_dependent_role_names`.
     pub role_names: Vec<String>,
     pub dependent_role_names: Vec<String>,
@@ -346,6 +349,7 @@ impl Engine {
                 handlers: handlers.clone(),
                 roles: play.roles.clone(),
                 role_search: play.role_search.clone(),
+                public_roles: Mutex::new(Vec::new()),
                 role_names: play.role_names.clone(),
                 dependent_role_names: play.dependent_role_names.clone(),
                 force_handlers: play

@@ -49,8 +49,13 @@ impl Engine {
         // Role defaults, lowest of all: every play role's, then the task's
         // own role's above the others', as Ansible's VariableManager does.
         let role = task.and_then(|t| t.role.as_ref());
+        let public = pctx
+            .public_roles
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default();
         let mut v = Vars::new();
-        for r in &pctx.roles {
+        for r in pctx.roles.iter().chain(&public) {
             extend(&mut v, &r.defaults);
         }
         if let Some(r) = role {
@@ -67,7 +72,7 @@ impl Engine {
         }
         // Play roles' vars are exported to the whole play; the task's own
         // role's come last.
-        for r in &pctx.roles {
+        for r in pctx.roles.iter().chain(&public) {
             extend(&mut v, &r.vars);
         }
         if let Some(r) = role {
