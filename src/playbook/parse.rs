@@ -174,6 +174,8 @@ fn parse_play(
     role_names.extend(imported.role_names);
     let mut dependent_role_names = play_roles.dependent;
     dependent_role_names.extend(imported.dependent);
+    let mut all_roles = play_roles.roles;
+    all_roles.extend(imported.roles);
     Ok(Play {
         span: node.span.clone(),
         dir: dir.to_path_buf(),
@@ -194,7 +196,7 @@ fn parse_play(
         tasks,
         post_tasks,
         handlers,
-        roles: play_roles.roles,
+        roles: all_roles,
         role_search: search.clone(),
         role_names,
         dependent_role_names,

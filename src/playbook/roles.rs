@@ -222,6 +222,9 @@ struct Sink<'a> {
 /// What a play's `import_role` tasks add to it.
 #[derive(Default)]
 pub(super) struct Imported {
+    /// Imported roles are play roles: their defaults and vars are
+    /// play-wide, even before the import, as in Ansible.
+    pub roles: Vec<Arc<Role>>,
     pub handlers: Vec<TaskNode>,
     pub role_names: Vec<String>,
     pub dependent: Vec<String>,
@@ -418,6 +421,7 @@ pub(super) fn import_role(task: &Task, ctx: &Ctx) -> Result<TaskNode, Error> {
     if let Some(imp) = &ctx.imported {
         let mut imp = imp.borrow_mut();
         imp.handlers.extend(handlers);
+        imp.roles.extend(roles);
         imp.role_names.push(name.to_string());
         imp.dependent.extend(dependent);
     }
