@@ -140,11 +140,17 @@ fn entry_of(node: &Node) -> Result<Entry, Error> {
             params: Vars::new(),
         });
     }
+    if !matches!(node.kind, NodeKind::Map(_)) {
+        return Err(Error::at(&node.span, "Invalid role definition."));
+    }
     let entries = parse::mapping(node, "a role")?;
     let name_node = node
         .get("role")
         .or_else(|| node.get("name"))
-        .ok_or_else(|| Error::at(&node.span, "role definitions must contain a role name"))?;
+        .ok_or_else(|| Error::LoadAt {
+            span: node.span.clone(),
+            message: "role definitions must contain a role name".into(),
+        })?;
     let name = parse::string_of(name_node, "role")?;
     let mut common = parse::parse_common(node)?;
     common.name = None;
@@ -354,16 +360,44 @@ pub struct PlayRoles {
     pub dependent: Vec<String>,
 }
 
-pub(super) fn play_roles(node: &Node, search: &Arc<RoleSearch>) -> Result<PlayRoles, Error> {
+/// `play`: the play (Ansible points there when `roles:` is no list).
+pub(super) fn play_roles(
+    play: &Node,
+    node: &Node,
+    search: &Arc<RoleSearch>,
+) -> Result<PlayRoles, Error> {
     let mut out = PlayRoles::default();
     let items = match &node.kind {
         NodeKind::Null => return Ok(out),
         NodeKind::Seq(items) => items,
         _ => {
+            let v = node.to_json();
+            // The Python class Ansible names for the value.
+            let class = match &v {
+                serde_json::Value::String(_) => {
+                    "ansible.module_utils._internal._datatag._AnsibleTaggedStr"
+                }
+                serde_json::Value::Object(_) => {
+                    "ansible.module_utils._internal._datatag._AnsibleTaggedDict"
+                }
+                serde_json::Value::Number(n) if n.is_f64() => {
+                    "ansible.module_utils._internal._datatag._AnsibleTaggedFloat"
+                }
+                serde_json::Value::Number(_) => {
+                    "ansible.module_utils._internal._datatag._AnsibleTaggedInt"
+                }
+                _ => "bool",
+            };
             return Err(Error::at(
-                &node.span,
-                format!("a play's roles must be a list, got a {}", node.type_name()),
-            ))
+                &play.span,
+                format!(
+                    "A malformed role declaration was encountered: ds ({}) should be a list but was a <class '{class}'>",
+                    match &v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => crate::output::python_repr(other, false),
+                    }
+                ),
+            ));
         }
     };
     let mut seen = Seen::new();
