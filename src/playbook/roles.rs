@@ -438,9 +438,14 @@ pub(super) fn import_role(task: &Task, ctx: &Ctx) -> Result<TaskNode, Error> {
         defaults: arg(task, "defaults_from").unwrap_or("main"),
         handlers: arg(task, "handlers_from").unwrap_or("main"),
     };
+    // Errors about the role point at its name, as Ansible's do.
     let entry = Entry {
         name: name.to_string(),
-        span: task.span.clone(),
+        span: task
+            .arg_spans
+            .get("name")
+            .cloned()
+            .unwrap_or_else(|| task.span.clone()),
         common: task.common.clone(),
         params: Vars::new(),
     };
