@@ -201,8 +201,11 @@ impl Task {
     /// `name` prefixed with the task's role, as Ansible's banners show it.
     pub fn in_role(&self, name: &str) -> String {
         match &self.role {
-            Some(r) => format!("{} : {name}", r.name),
-            None => name.to_string(),
+            // Ansible's include_role names itself, never after its role.
+            Some(r) if short_action(&self.action) != "include_role" => {
+                format!("{} : {name}", r.name)
+            }
+            _ => name.to_string(),
         }
     }
 }

@@ -160,7 +160,7 @@ fn parse_play(
     // Roles run after pre_tasks, ahead of tasks in the same section (no
     // flush between them), as Ansible's Play.compile orders them.
     let play_roles = match node.get("roles") {
-        Some(n) => roles::play_roles(node, n, search)?,
+        Some(n) => roles::play_roles(node, n, search, &imported)?,
         None => roles::PlayRoles::default(),
     };
     let mut tasks = play_roles.blocks;

@@ -2,7 +2,9 @@
 //! dependencies, and turning it into a block of tasks plus its handlers,
 //! as Ansible compiles `roles:`, `import_role` and `include_role`.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use super::parse::{self, Ctx};
@@ -223,6 +225,8 @@ struct Sink<'a> {
     handlers: &'a mut Vec<TaskNode>,
     /// Names of the dependencies loaded.
     dependent: &'a mut Vec<String>,
+    /// Where `import_role`s inside the role's tasks add to the play.
+    imported: Option<Rc<RefCell<Imported>>>,
 }
 
 /// What a play's `import_role` tasks add to it.
@@ -304,7 +308,7 @@ fn load_role(
         handler,
         role: Some(role.clone()),
         search: search.clone(),
-        imported: None,
+        imported: sink.imported.clone(),
     };
     let tasks = match find_file(&path.join("tasks"), froms.tasks) {
         Some(p) => parse::parse_tasks_file_in(&p, &ctx(false, p.clone()))?,
@@ -365,6 +369,7 @@ pub(super) fn play_roles(
     play: &Node,
     node: &Node,
     search: &Arc<RoleSearch>,
+    imported: &Rc<RefCell<Imported>>,
 ) -> Result<PlayRoles, Error> {
     let mut out = PlayRoles::default();
     let items = match &node.kind {
@@ -409,6 +414,7 @@ pub(super) fn play_roles(
             roles: &mut out.roles,
             handlers: &mut out.handlers,
             dependent: &mut out.dependent,
+            imported: Some(imported.clone()),
         };
         let loaded = load_role(&entry, &MAIN, search, &mut sink, 0)?;
         out.blocks.extend(loaded.block);
@@ -455,6 +461,7 @@ pub(super) fn import_role(task: &Task, ctx: &Ctx) -> Result<TaskNode, Error> {
         roles: &mut roles,
         handlers: &mut handlers,
         dependent: &mut dependent,
+        imported: ctx.imported.clone(),
     };
     let loaded = load_role(&entry, &froms, &ctx.search, &mut sink, 0)?;
     if let Some(imp) = &ctx.imported {
@@ -523,6 +530,7 @@ pub(super) fn include_role_handlers(task: &Task, ctx: &Ctx) -> Result<(), Error>
         roles: &mut roles,
         handlers: &mut handlers,
         dependent: &mut dependent,
+        imported: None,
     };
     load_role(&entry, &froms, &ctx.search, &mut sink_, 0)?;
     sink.borrow_mut().handlers.extend(handlers);
@@ -549,6 +557,7 @@ pub fn include_role(
         roles: &mut roles,
         handlers: &mut handlers,
         dependent: &mut dependent,
+        imported: None,
     };
     let loaded = load_role(&entry, froms, search, &mut sink, 0)?;
     Ok((loaded.role, loaded.block.into_iter().collect()))
