@@ -887,7 +887,14 @@ impl Engine {
             vars: Arc::new(vars),
             hostvars: ctx.hostvars.clone(),
         };
-        let rendered = match self.templar.render_text(&text, &tctx) {
+        // Includes are looked for in the role's templates/, then beside
+        // the template, as Ansible's template action searches.
+        let dirs: Vec<std::path::PathBuf> = role_dir
+            .iter()
+            .map(|d| d.join("templates"))
+            .chain(path.parent().map(std::path::Path::to_path_buf))
+            .collect();
+        let rendered = match self.templar.render_file_text(&text, &tctx, &dirs) {
             Ok(t) => t,
             Err(e) => {
                 return failed(format!(
