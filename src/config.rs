@@ -28,6 +28,9 @@ pub struct Config {
     pub ssh_common_args: Option<String>,
     pub ssh_extra_args: Option<String>,
     pub retries: Option<u32>,
+    /// `roles_path` (`ANSIBLE_ROLES_PATH`): where roles are looked for
+    /// after the playbook's own `roles/`; `None`: Ansible's default.
+    pub roles_path: Option<Vec<PathBuf>>,
 }
 
 /// Parsed INI sections: section → key → (value, line).
@@ -67,6 +70,8 @@ impl Config {
             cfg.inventory = split_pathlist(v, Some(base));
         }
         cfg.remote_user = get("defaults", "remote_user").map(|(v, _)| v.clone());
+        cfg.roles_path =
+            get("defaults", "roles_path").map(|(v, _)| split_colon_paths(v, Some(base)));
         cfg.private_key_file =
             get("defaults", "private_key_file").map(|(v, _)| resolve_path(v, Some(base)));
         let bad = |key: &str, line: usize, what: &str| {
@@ -107,6 +112,9 @@ impl Config {
         };
         if let Some(v) = env.get("ANSIBLE_INVENTORY") {
             self.inventory = split_pathlist(v, None);
+        }
+        if let Some(v) = env.get("ANSIBLE_ROLES_PATH") {
+            self.roles_path = Some(split_colon_paths(v, None));
         }
         if let Some(v) = env.get("ANSIBLE_REMOTE_USER") {
             self.remote_user = Some(v.clone());
@@ -169,6 +177,14 @@ fn find_file(env: &HashMap<String, String>, cwd: &Path) -> Option<PathBuf> {
 }
 
 /// Expand `~` and make a relative path relative to `base` (the config's directory).
+/// A `:`-separated path list (Ansible's `pathspec` type).
+fn split_colon_paths(v: &str, base: Option<&Path>) -> Vec<PathBuf> {
+    v.split(':')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| resolve_path(s, base))
+        .collect()
+}
+
 fn resolve_path(v: &str, base: Option<&Path>) -> PathBuf {
     let v = v.trim();
     let p = expand_tilde(v);
@@ -309,6 +325,27 @@ mod tests {
             Some("-C -o ControlMaster=auto\n-o ControlPersist=60s")
         );
         assert_eq!(cfg.retries, Some(3));
+    }
+
+    #[test]
+    fn roles_path_is_a_colon_list_relative_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("ansible.cfg"),
+            "[defaults]\nroles_path = roles:/srv/roles\n",
+        )
+        .unwrap();
+        let cfg = Config::load_from(&env(&[]), dir.path()).unwrap();
+        assert_eq!(
+            cfg.roles_path,
+            Some(vec![dir.path().join("roles"), PathBuf::from("/srv/roles")])
+        );
+        let e = env(&[("ANSIBLE_ROLES_PATH", "/a:/b")]);
+        let cfg = Config::load_from(&e, dir.path()).unwrap();
+        assert_eq!(
+            cfg.roles_path,
+            Some(vec![PathBuf::from("/a"), PathBuf::from("/b")])
+        );
     }
 
     #[test]

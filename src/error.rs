@@ -31,6 +31,10 @@ pub enum Error {
     /// Something wrong at a known place in a source file.
     #[error("{}", render_located(span, message))]
     Located { span: Span, message: String },
+    /// Rendered like `Located`, for what Ansible finds wrong while loading
+    /// a play rather than parsing it (a role that is not found): exit code 1.
+    #[error("{}", render_located(span, message))]
+    LoadAt { span: Span, message: String },
     /// A file could not be read at all.
     #[error("could not read {}: {source}", path.display())]
     Io {
@@ -72,7 +76,7 @@ impl Error {
         match self {
             Error::Located { .. } | Error::Parse(_) => 4,
             Error::Options(_) => 5,
-            Error::Io { .. } | Error::Other(_) => 1,
+            Error::Io { .. } | Error::Other(_) | Error::LoadAt { .. } => 1,
             Error::Help { inner, .. } => inner.exit_code(),
         }
     }

@@ -24,7 +24,7 @@ pub fn run(config: &Config, a: PlaybookArgs) -> Result<i32, Error> {
         }
         // Absolute paths, as Ansible shows them in errors and `included:` lines.
         let abs = p.canonicalize().unwrap_or_else(|_| p.clone());
-        books.push(crate::playbook::load(&abs)?);
+        books.push(crate::playbook::load(&abs, config.roles_path.as_deref())?);
     }
     if a.syntax_check {
         for p in &a.playbooks {
@@ -151,7 +151,13 @@ fn list(
                             TaskNode::Task(t) => {
                                 let mut tags = inherited.to_vec();
                                 tags.extend(t.common.tags.iter().cloned());
-                                out.push((t.display_name(), tags));
+                                // A named task shows its role; an unnamed one
+                                // only its action, as Ansible lists them.
+                                let name = match &t.common.name {
+                                    Some(n) => t.in_role(n),
+                                    None => t.action.clone(),
+                                };
+                                out.push((name, tags));
                             }
                             TaskNode::Block(b) => {
                                 let mut tags = inherited.to_vec();

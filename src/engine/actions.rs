@@ -158,7 +158,8 @@ impl Engine {
             "meta" => self.meta(ht, &args).await,
             "include_vars" => self.include_vars(ht, &args),
             "include_tasks" => self.include_tasks(ht, &args, ctx),
-            "import_tasks" | "import_playbook" => failed(format!(
+            "include_role" => self.include_role(ht, &args, ctx),
+            "import_tasks" | "import_playbook" | "import_role" => failed(format!(
                 "{short} must be static (it was not expanded at parse time)"
             )),
             "wait_for_connection" => self.wait_for_connection(ht, &args).await,
@@ -528,10 +529,16 @@ impl Engine {
             .and_then(Value::as_str);
         let dir = args.get("dir").and_then(Value::as_str);
         let base = task_dir(&ht.next.task);
+        let role_dir = ht.next.task.role.as_ref().map(|r| r.path.clone());
         let resolve = |name: &str| -> std::path::PathBuf {
             let p = std::path::Path::new(name);
             if p.is_absolute() {
                 return p.to_path_buf();
+            }
+            if let Some(d) = &role_dir {
+                if d.join("vars").join(name).exists() {
+                    return d.join("vars").join(name);
+                }
             }
             for cand in [
                 base.join("vars").join(name),
@@ -627,29 +634,11 @@ impl Engine {
                 path = alt;
             }
         }
-        let nodes = match self.tasks_file(&path) {
+        let nodes = match self.tasks_file(&path, ht) {
             Ok(n) => n,
             Err(e) => return failed(e),
         };
-        // The include's own `vars:` reach the included tasks (its arguments
-        // were checked at parse time: there are no others).
-        let mut scope = Common {
-            vars: task.common.vars.clone(),
-            ..Default::default()
-        };
-        // The loop variable of a looped include is visible inside it.
-        let lc = &task.loop_control;
-        let lv = lc.loop_var.clone().unwrap_or_else(|| "item".to_string());
-        if task.loop_.is_some() {
-            if let Some(v) = ctx.vars.get(&lv) {
-                scope.vars.insert(lv, v.clone());
-            }
-            if let Some(iv) = &lc.index_var {
-                if let Some(v) = ctx.vars.get(iv) {
-                    scope.vars.insert(iv.clone(), v.clone());
-                }
-            }
-        }
+        let scope = include_scope(task, ctx);
         let mut r = Map::new();
         r.insert("changed".into(), Value::Bool(false));
         r.insert("include".into(), Value::String(path.display().to_string()));
@@ -658,21 +647,134 @@ impl Engine {
         out
     }
 
-    /// Parse a tasks file once per run.
+    /// Parse a tasks file once per run; its tasks belong to the including
+    /// task's role.
     fn tasks_file(
         &self,
         path: &std::path::Path,
+        ht: &HostTask<'_>,
     ) -> Result<Arc<Vec<crate::playbook::TaskNode>>, String> {
+        let role = ht.next.task.role.clone();
+        let key = (
+            path.to_path_buf(),
+            role.as_ref().map_or(0, |r| Arc::as_ptr(r) as usize),
+        );
         if let Ok(c) = self.tasks_cache.lock() {
-            if let Some(n) = c.get(path) {
+            if let Some(n) = c.get(&key) {
                 return Ok(n.clone());
             }
         }
-        let nodes = Arc::new(crate::playbook::parse_tasks_file(path).map_err(|e| e.to_string())?);
-        if let Ok(mut c) = self.tasks_cache.lock() {
-            c.insert(path.to_path_buf(), nodes.clone());
+        let nodes = Arc::new(
+            crate::playbook::parse_tasks_file(path, &ht.pctx.role_search, role)
+                .map_err(|e| e.to_string())?,
+        );
+        // Another host may have parsed it meanwhile: keep the first, so
+        // hosts share the same task objects (the linear strategy runs
+        // hosts together only on the same task).
+        match self.tasks_cache.lock() {
+            Ok(mut c) => Ok(c.entry(key).or_insert(nodes).clone()),
+            Err(_) => Ok(nodes),
         }
-        Ok(nodes)
+    }
+
+    /// A role not found fails the hosts (Ansible's `reason`), its error
+    /// shown once; any other load error ends the run.
+    fn role_load_failure(&self, e: crate::error::Error) -> ActionOut {
+        let rendered = e.to_string();
+        let (message, not_found) = match e {
+            crate::error::Error::LoadAt { message, .. } => {
+                let nf = message.starts_with("the role '");
+                (message, nf)
+            }
+            other => (other.to_string(), false),
+        };
+        if !not_found {
+            if let Ok(mut f) = self.fatal.lock() {
+                f.get_or_insert(crate::error::Error::Parse(message.clone()));
+            }
+            return failed(message);
+        }
+        crate::output::error_once(&rendered);
+        let mut r = Map::new();
+        r.insert("changed".into(), Value::Bool(false));
+        r.insert("failed".into(), Value::Bool(true));
+        r.insert("reason".into(), Value::String(message));
+        // The error was shown already: no `Task failed` block.
+        r.insert("_ansible_error_block".into(), Value::String(String::new()));
+        ActionOut::ok(r)
+    }
+
+    /// `include_role`: load the role now and run its tasks next, with the
+    /// task's `vars:` as their scope.
+    fn include_role(&self, ht: &HostTask<'_>, args: &Vars, ctx: &Context) -> ActionOut {
+        let task = &ht.next.task;
+        let arg = |k: &str, d: &'static str| -> String {
+            args.get(k)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| d.to_string())
+        };
+        let Some(name) = args.get("name").and_then(Value::as_str) else {
+            return failed("'name' is a required field for include_role.");
+        };
+        let (tasks, vars, defaults, handlers) = (
+            arg("tasks_from", "main"),
+            arg("vars_from", "main"),
+            arg("defaults_from", "main"),
+            arg("handlers_from", "main"),
+        );
+        let froms = crate::playbook::Froms {
+            tasks: &tasks,
+            vars: &vars,
+            defaults: &defaults,
+            handlers: &handlers,
+        };
+        // One load per task and files read, shared by the hosts (the
+        // linear strategy runs hosts together on the same task objects).
+        let key = format!(
+            "{}\0{name}\0{tasks}\0{vars}\0{defaults}\0{handlers}",
+            task.span
+        );
+        let cached = self
+            .roles_cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&key).cloned());
+        let (role, nodes) = match cached {
+            Some(x) => x,
+            None => {
+                let search = &ht.pctx.role_search;
+                let span = arg_origin(task, "name").unwrap_or_else(|| task.span.clone());
+                match crate::playbook::include_role(name, &froms, &span, search) {
+                    Ok((role, nodes)) => {
+                        let x = (role, Arc::new(nodes));
+                        match self.roles_cache.lock() {
+                            Ok(mut c) => c.entry(key).or_insert(x).clone(),
+                            Err(_) => x,
+                        }
+                    }
+                    Err(e) => return self.role_load_failure(e),
+                }
+            }
+        };
+        if args.get("public").is_some_and(truthy) {
+            if let Ok(mut p) = ht.pctx.public_roles.lock() {
+                if !p.iter().any(|x| Arc::ptr_eq(x, &role)) {
+                    p.push(role.clone());
+                }
+            }
+        }
+        let scope = include_scope(task, ctx);
+        let mut r = Map::new();
+        r.insert("changed".into(), Value::Bool(false));
+        r.insert("include".into(), Value::String(role.name.clone()));
+        r.insert(
+            "include_args".into(),
+            Value::Object(args.clone().into_iter().collect()),
+        );
+        let mut out = ActionOut::ok(r);
+        out.include = Some((nodes, scope, task.span.clone()));
+        out
     }
 
     async fn wait_for_connection(self: &Arc<Self>, ht: &HostTask<'_>, args: &Vars) -> ActionOut {
@@ -747,12 +849,19 @@ impl Engine {
             return failed("src is required");
         };
         let base = task_dir(&ht.next.task);
-        let candidates = [
-            base.join("templates").join(src),
-            base.join(src),
-            ht.pctx.dir.join("templates").join(src),
-            ht.pctx.dir.join(src),
-        ];
+        // A role's own templates/ come first.
+        let role_dir = ht.next.task.role.as_ref().map(|r| r.path.clone());
+        let role_candidates = role_dir
+            .iter()
+            .flat_map(|d| [d.join("templates").join(src), d.join(src)]);
+        let candidates: Vec<std::path::PathBuf> = role_candidates
+            .chain([
+                base.join("templates").join(src),
+                base.join(src),
+                ht.pctx.dir.join("templates").join(src),
+                ht.pctx.dir.join(src),
+            ])
+            .collect();
         let Some(path) = candidates.iter().find(|p| p.is_file()) else {
             return failed(format!("Could not find or access '{src}'"));
         };
@@ -778,7 +887,14 @@ impl Engine {
             vars: Arc::new(vars),
             hostvars: ctx.hostvars.clone(),
         };
-        let rendered = match self.templar.render_text(&text, &tctx) {
+        // Includes are looked for in the role's templates/, then beside
+        // the template, as Ansible's template action searches.
+        let dirs: Vec<std::path::PathBuf> = role_dir
+            .iter()
+            .map(|d| d.join("templates"))
+            .chain(path.parent().map(std::path::Path::to_path_buf))
+            .collect();
+        let rendered = match self.templar.render_file_text(&text, &tctx, &dirs) {
             Ok(t) => t,
             Err(e) => {
                 return failed(format!(
@@ -813,6 +929,10 @@ impl Engine {
     /// task was written in, then the playbook's directory (each also `files/`).
     fn search_paths(&self, ht: &HostTask<'_>) -> Vec<std::path::PathBuf> {
         let mut v = Vec::new();
+        // A role's task looks in the role first (its `files/`).
+        if let Some(r) = &ht.next.task.role {
+            v.push(r.path.clone());
+        }
         if let Some(d) = ht.next.task.file.parent() {
             v.push(d.to_path_buf());
         }
@@ -853,6 +973,29 @@ fn failed_with_block(task: &crate::playbook::Task, msg: String, block: String) -
     r.insert("msg".into(), Value::String(msg));
     r.insert("_ansible_error_block".into(), Value::String(block));
     ActionOut::ok(r)
+}
+
+/// What an include's tasks inherit: the include's own `vars:` (its
+/// arguments were checked at parse time) and, when looped, its loop
+/// variables.
+fn include_scope(task: &crate::playbook::Task, ctx: &Context) -> Common {
+    let mut scope = Common {
+        vars: task.common.vars.clone(),
+        ..Default::default()
+    };
+    let lc = &task.loop_control;
+    let lv = lc.loop_var.clone().unwrap_or_else(|| "item".to_string());
+    if task.loop_.is_some() {
+        if let Some(v) = ctx.vars.get(&lv) {
+            scope.vars.insert(lv, v.clone());
+        }
+        if let Some(iv) = &lc.index_var {
+            if let Some(v) = ctx.vars.get(iv) {
+                scope.vars.insert(iv.clone(), v.clone());
+            }
+        }
+    }
+    scope
 }
 
 /// The directory of the file a task was written in (relative paths of

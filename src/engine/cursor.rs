@@ -114,25 +114,40 @@ impl Cursor {
     }
 
     /// Where the host stands, for the linear strategy's lock-step choice
-    /// (Ansible's `_get_next_task_lockstep`): the top-level block index, then
-    /// the innermost block's section (tasks before rescue before always).
-    pub fn rank(&mut self) -> Option<(usize, u8)> {
+    /// (Ansible's `_get_next_task_lockstep`): the lowest goes first.
+    pub fn rank(&mut self) -> Option<Vec<(u8, usize)>> {
         self.peek()?;
-        let top = self.stack.first().map(|f| f.idx).unwrap_or(0);
-        let section = self
+        // Ansible 2.19 steps through one list of all tasks, included ones
+        // inserted right after their include: that order is the stack's
+        // path compared frame by frame, each block's section before its
+        // position, and a frame holding an include counted at the include
+        // (its position already moved past it).
+        let path = self
             .stack
             .iter()
-            .rev()
-            .find_map(|f| match &f.src {
-                Source::Block { section, .. } => Some(match section {
-                    Section::Main => 0,
-                    Section::Rescue => 1,
-                    Section::Always => 2,
-                }),
-                Source::List { .. } => None,
+            .enumerate()
+            .map(|(i, f)| {
+                let section = match &f.src {
+                    Source::Block { section, .. } => match section {
+                        Section::Main => 0,
+                        Section::Rescue => 1,
+                        Section::Always => 2,
+                    },
+                    Source::List { .. } => 0,
+                };
+                let included_next = matches!(
+                    self.stack.get(i + 1).map(|n| &n.src),
+                    Some(Source::List { scope: Some(_), .. })
+                );
+                let idx = if included_next {
+                    f.idx.saturating_sub(1)
+                } else {
+                    f.idx
+                };
+                (section, idx)
             })
-            .unwrap_or(0);
-        Some((top, section))
+            .collect();
+        Some(path)
     }
 
     fn parents(&self) -> Vec<Arc<Block>> {
@@ -143,6 +158,21 @@ impl Cursor {
                 Source::List { scope, .. } => scope.clone(),
             })
             .collect()
+    }
+
+    /// The include task ended well: its file runs next, still inside the
+    /// blocks that hold the include (their keywords apply, their `always:`
+    /// comes after it) even when the include was a block's last task.
+    pub fn complete_with_include(
+        &mut self,
+        nodes: Arc<Vec<TaskNode>>,
+        scope: Common,
+        span: crate::error::Span,
+    ) {
+        if let Some(top) = self.stack.last_mut() {
+            top.idx += 1;
+        }
+        self.push_include(nodes, scope, span);
     }
 
     /// Run an included file next, right after the include task, with the
@@ -313,6 +343,7 @@ mod tests {
             retries: None,
             delay: None,
             listen: vec![],
+            role: None,
         }))
     }
 

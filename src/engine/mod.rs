@@ -68,8 +68,14 @@ pub struct Engine {
     start_at: Mutex<Option<String>>,
     /// Parsed vars files (vars_files, include_vars) by path.
     pub vars_cache: Mutex<std::collections::HashMap<PathBuf, Vars>>,
-    /// Parsed include_tasks files by path.
-    pub tasks_cache: Mutex<std::collections::HashMap<PathBuf, Arc<Vec<TaskNode>>>>,
+    /// Parsed include_tasks files by path and the role they belong to
+    /// (its address: a role's params differ between its uses).
+    pub tasks_cache: Mutex<std::collections::HashMap<TasksKey, Arc<Vec<TaskNode>>>>,
+    /// An error that ends the run where it stands (an included role that
+    /// cannot be loaded), as Ansible raises it out of the strategy.
+    pub fatal: Mutex<Option<Error>>,
+    /// Roles loaded by `include_role`, by task and files read.
+    pub roles_cache: Mutex<std::collections::HashMap<String, IncludedRole>>,
     /// Counts task starts; play-wide magic lists are cached per count.
     pub task_seq: std::sync::atomic::AtomicU64,
     /// `groups` as a value (the inventory does not change during a run).
@@ -99,6 +105,12 @@ struct Banner {
     path: String,
 }
 
+/// A tasks file's path and the address of the role its tasks belong to.
+type TasksKey = (PathBuf, usize);
+
+/// A role `include_role` loaded, and its tasks.
+type IncludedRole = (Arc<crate::playbook::Role>, Arc<Vec<TaskNode>>);
+
 /// What one play's run needs to know, shared by its tasks.
 pub struct PlayCtx {
     pub play_name: String,
@@ -112,6 +124,15 @@ pub struct PlayCtx {
     pub play_hosts: Vec<String>,
     pub batch: Vec<String>,
     pub handlers: Vec<Next>,
+    /// The play's roles (their defaults and vars are play-wide).
+    pub roles: Vec<Arc<crate::playbook::Role>>,
+    pub role_search: Arc<crate::playbook::RoleSearch>,
+    /// Roles an `include_role` with `public: true` loaded: from then on
+    /// their defaults and vars are play-wide too.
+    pub public_roles: Mutex<Vec<Arc<crate::playbook::Role>>>,
+    /// `ansible_play_role_names`, `ansible_dependent_role_names`.
+    pub role_names: Vec<String>,
+    pub dependent_role_names: Vec<String>,
     pub force_handlers: bool,
     pub max_fail_percentage: Option<f64>,
     pub free: bool,
@@ -158,6 +179,8 @@ impl Engine {
             start_at,
             vars_cache: Mutex::new(Default::default()),
             tasks_cache: Mutex::new(Default::default()),
+            roles_cache: Mutex::new(Default::default()),
+            fatal: Mutex::new(None),
             task_seq: Default::default(),
             groups_value: Default::default(),
             free_banners: Default::default(),
@@ -212,6 +235,9 @@ impl Engine {
         });
         for play in &pb.plays {
             self.run_play(play).await?;
+            if let Some(e) = self.fatal.lock().ok().and_then(|mut f| f.take()) {
+                return Err(e);
+            }
         }
         let mut stats = match self.stats.lock() {
             Ok(s) => s.clone(),
@@ -321,6 +347,11 @@ impl Engine {
                 play_hosts: hosts.clone(),
                 batch: batch.clone(),
                 handlers: handlers.clone(),
+                roles: play.roles.clone(),
+                role_search: play.role_search.clone(),
+                public_roles: Mutex::new(Vec::new()),
+                role_names: play.role_names.clone(),
+                dependent_role_names: play.dependent_role_names.clone(),
                 force_handlers: play
                     .force_handlers
                     .as_ref()
@@ -625,6 +656,9 @@ impl Engine {
                 self.end_batch(pctx);
                 return end;
             }
+            if self.fatal.lock().is_ok_and(|f| f.is_some()) {
+                return PlayEnd::Abort;
+            }
             if any_fatal_failure {
                 self.abort_batch(pctx);
                 return PlayEnd::Abort;
@@ -723,11 +757,10 @@ impl Engine {
                     step.fatal = self.any_errors_fatal(pctx, next);
                 }
             }
+        } else if let Some((nodes, scope, span)) = end.include {
+            c.complete_with_include(nodes, scope, span);
         } else {
             c.complete(false);
-        }
-        if let Some((nodes, scope, span)) = end.include {
-            c.push_include(nodes, scope, span);
         }
         match end.control {
             Some(Control::EndHost) => {
@@ -875,8 +908,12 @@ impl Engine {
     fn selected(&self, next: &Next) -> bool {
         if let Ok(mut start) = self.start_at.lock() {
             if let Some(name) = start.as_ref() {
-                let n = next.task.display_name();
-                if &n != name && !glob_match(name, &n) {
+                // Ansible tries the task's own name, then the one its
+                // banner shows (`role : name`).
+                let t = &next.task;
+                let full = t.in_role(&t.display_name());
+                let hit = |n: &str| n == name || glob_match(name, n);
+                if !t.common.name.as_deref().is_some_and(hit) && !hit(&full) {
                     return false;
                 }
                 *start = None;
@@ -1001,7 +1038,7 @@ impl Engine {
     fn task_banner_name(&self, pctx: &PlayCtx, t: &Task) -> String {
         let raw = t.display_name();
         if !Templar::is_template(&raw) {
-            return raw;
+            return t.in_role(&raw);
         }
         let mut vars = pctx.vars.clone();
         vars.extend(
@@ -1010,11 +1047,12 @@ impl Engine {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone())),
         );
-        match self.templar.render_str(&raw, &Context::new(vars)) {
+        let name = match self.templar.render_str(&raw, &Context::new(vars)) {
             Ok(Value::String(s)) => s,
             Ok(v) => crate::output::python_repr(&v, true),
             Err(_) => raw,
-        }
+        };
+        t.in_role(&name)
     }
 
     /// Record a changed task's notifications for the host.
@@ -1057,6 +1095,12 @@ impl Engine {
             .filter(|h| self.hosts.slot(h).with(|s| !s.failed || force))
             .cloned()
             .collect();
+        let by_name = |n: &str| {
+            pctx.handlers.iter().rposition(|h| {
+                let name = h.task.display_name();
+                name == n || (h.task.role.is_some() && h.task.in_role(&name) == n)
+            })
+        };
         // Handler index → hosts it is pending for.
         let mut pending: Vec<Vec<String>> = vec![Vec::new(); pctx.handlers.len()];
         let take_notified = |pending: &mut Vec<Vec<String>>| {
@@ -1066,9 +1110,10 @@ impl Engine {
                     .slot(host)
                     .with(|s| std::mem::take(&mut s.notified));
                 for (i, h) in pctx.handlers.iter().enumerate() {
-                    let name = h.task.display_name();
-                    let hit =
-                        names.contains(&name) || h.task.listen.iter().any(|l| names.contains(l));
+                    // By name the last handler of that name answers (a
+                    // role's also to `role : name`); by `listen` every one.
+                    let hit = names.iter().any(|n| by_name(n) == Some(i))
+                        || h.task.listen.iter().any(|l| names.contains(l));
                     if hit && !pending[i].contains(host) {
                         pending[i].push(host.clone());
                     }

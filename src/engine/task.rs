@@ -330,7 +330,9 @@ impl Engine {
         // Includes announce themselves instead of a status line; meta tasks
         // print nothing and are not counted, as in Ansible.
         let is_meta = is_meta(task);
-        if (include.is_none() && !is_meta) || outcome == Outcome::Failed {
+        // A run-ending error is reported by itself, not as a host result.
+        let fatal = self.fatal.lock().is_ok_and(|f| f.is_some());
+        if ((include.is_none() && !is_meta) || outcome == Outcome::Failed) && !fatal {
             self.emit(&Event::Result(&hr));
         }
         TaskEnd {
@@ -856,7 +858,11 @@ impl Engine {
             } else {
                 Outcome::Ok
             };
-            if crate::playbook::short_action(&task.action) != "include_tasks" || failed {
+            if !matches!(
+                crate::playbook::short_action(&task.action),
+                "include_tasks" | "include_role"
+            ) || failed
+            {
                 let shown = if no_log {
                     censor(&r)
                 } else {

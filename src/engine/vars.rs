@@ -46,7 +46,22 @@ impl Engine {
         parents: &[Arc<Block>],
         task: Option<&Task>,
     ) -> Vars {
-        let mut v = self.inventory.host_vars(host);
+        // Role defaults, lowest of all: every play role's, then the task's
+        // own role's above the others', as Ansible's VariableManager does.
+        let role = task.and_then(|t| t.role.as_ref());
+        let public = pctx
+            .public_roles
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default();
+        let mut v = Vars::new();
+        for r in pctx.roles.iter().chain(&public) {
+            extend(&mut v, &r.defaults);
+        }
+        if let Some(r) = role {
+            extend(&mut v, &r.defaults);
+        }
+        extend(&mut v, &self.inventory.host_vars(host));
         let slot = self.hosts.slot(host);
         let (facts, include_vars, set_facts) =
             slot.with(|s| (s.facts.clone(), s.include_vars.clone(), s.set_facts.clone()));
@@ -54,6 +69,14 @@ impl Engine {
         extend(&mut v, &pctx.vars);
         for file_vars in self.vars_files_for(pctx, host, &v) {
             extend(&mut v, &file_vars);
+        }
+        // Play roles' vars are exported to the whole play; the task's own
+        // role's come last.
+        for r in pctx.roles.iter().chain(&public) {
+            extend(&mut v, &r.vars);
+        }
+        if let Some(r) = role {
+            extend(&mut v, &r.vars);
         }
         for b in parents {
             extend(&mut v, &b.common.vars);
@@ -63,8 +86,19 @@ impl Engine {
         }
         extend(&mut v, &include_vars);
         extend(&mut v, &set_facts);
+        if let Some(r) = role {
+            extend(&mut v, &r.params);
+        }
         extend(&mut v, &self.opts.extra_vars);
         self.magic_vars(pctx, host, &mut v);
+        if let Some(r) = role {
+            v.insert("role_name".into(), Value::String(r.name.clone()));
+            v.insert("ansible_role_name".into(), Value::String(r.name.clone()));
+            v.insert(
+                "role_path".into(),
+                Value::String(r.path.display().to_string()),
+            );
+        }
         self.fill_connection_vars(host, &mut v);
         v
     }
@@ -150,6 +184,21 @@ impl Engine {
         ] {
             v.shift_remove(k);
         }
+        // Role names, each once, in the order Ansible lists them.
+        let names = |lists: &[&[String]]| {
+            let mut out: Vec<String> = Vec::new();
+            for n in lists.iter().flat_map(|l| l.iter()) {
+                if !out.contains(n) {
+                    out.push(n.clone());
+                }
+            }
+            strs(&out)
+        };
+        let (play_roles, deps) = (&pctx.role_names[..], &pctx.dependent_role_names[..]);
+        v.insert("role_names".into(), names(&[play_roles]));
+        v.insert("ansible_play_role_names".into(), names(&[play_roles]));
+        v.insert("ansible_dependent_role_names".into(), names(&[deps]));
+        v.insert("ansible_role_names".into(), names(&[play_roles, deps]));
         v.insert(
             "ansible_play_name".into(),
             Value::String(pctx.play_name.clone()),

@@ -341,6 +341,19 @@ pub fn warn_once(msg: &str) {
     }
 }
 
+/// `[ERROR]: …` on stderr once for the same text (Ansible reports an
+/// include's load error once, not per host).
+pub fn error_once(msg: &str) {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let Ok(mut seen) = SEEN.lock() else {
+        return;
+    };
+    if !seen.iter().any(|m| m == msg) {
+        seen.push(msg.to_string());
+        let _ = writeln!(std::io::stderr().lock(), "[ERROR]: {msg}");
+    }
+}
+
 /// One of ansible-core 2.19's deprecation warnings (all of ferry's are for
 /// removal in 2.23) on stderr, with its origin and optional help text.
 /// Like Ansible, the same text is shown once, the first one is preceded by

@@ -253,6 +253,26 @@ pub const CONTROLLER_ACTIONS: &[(&str, ArgSpec)] = &[
         },
     ),
     (
+        "include_role",
+        ArgSpec {
+            reject: Reject::InvalidOptions,
+            ..ArgSpec::module(&[
+                ROLE_PARAMS,
+                &[
+                    Param::new("apply", Type::Raw),
+                    Param::new("public", Type::Raw),
+                ],
+            ])
+        },
+    ),
+    (
+        "import_role",
+        ArgSpec {
+            reject: Reject::InvalidOptions,
+            ..ArgSpec::module(&[ROLE_PARAMS])
+        },
+    ),
+    (
         "import_playbook",
         ArgSpec {
             raw_params: true,
@@ -323,6 +343,16 @@ fn template_check(k: &Known) -> Option<String> {
 const INCLUDE_PARAMS: &[Param] = &[
     Param::new("file", Type::Raw),
     Param::new("_raw_params", Type::Raw),
+];
+
+const ROLE_PARAMS: &[Param] = &[
+    Param::new("name", Type::Raw),
+    Param::new("tasks_from", Type::Raw),
+    Param::new("vars_from", Type::Raw),
+    Param::new("defaults_from", Type::Raw),
+    Param::new("handlers_from", Type::Raw),
+    Param::new("allow_duplicates", Type::Raw),
+    Param::new("rolespec_validate", Type::Raw),
 ];
 
 const SETUP_PARAMS: &[Param] = &[

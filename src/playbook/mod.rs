@@ -7,6 +7,7 @@
 
 mod keywords;
 mod parse;
+mod roles;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ pub use keywords::{
     BLOCK_KEYWORDS, PLAY_KEYWORDS, TASK_KEYWORDS, TEMPLATE_PARAMS,
 };
 pub use parse::{load, parse_tasks_file, within_free_form};
+pub use roles::{include_role, Froms, Role, RoleSearch};
 
 pub type Vars = IndexMap<String, Value>;
 
@@ -50,6 +52,16 @@ pub struct Play {
     pub tasks: Vec<TaskNode>,
     pub post_tasks: Vec<TaskNode>,
     pub handlers: Vec<TaskNode>,
+    /// The play's `roles:` and their dependencies, whose defaults and vars
+    /// every task of the play sees (their tasks are at the head of `tasks`,
+    /// their handlers after the play's own, as Ansible compiles them).
+    pub roles: Vec<Arc<Role>>,
+    /// Where `include_role` looks for roles.
+    pub role_search: Arc<RoleSearch>,
+    /// The names of the roles in `roles:` and `import_role`, and of their
+    /// dependencies (`ansible_play_role_names`, `ansible_dependent_role_names`).
+    pub role_names: Vec<String>,
+    pub dependent_role_names: Vec<String>,
     /// `import_playbook`'s `when`, applied to every play it brought in.
     pub when: Vec<Value>,
 }
@@ -151,6 +163,8 @@ pub struct Task {
     pub delay: Option<Value>,
     /// Handler topics (`listen:`).
     pub listen: Vec<String>,
+    /// The role the task was written in.
+    pub role: Option<Arc<Role>>,
 }
 
 /// A template whose value (a mapping) becomes task arguments at run time.
@@ -172,9 +186,26 @@ impl Task {
 
     /// The banner name: the task's name, else its action.
     pub fn display_name(&self) -> String {
-        self.common
-            .name
-            .clone()
-            .unwrap_or_else(|| self.action.clone())
+        if let Some(n) = &self.common.name {
+            return n.clone();
+        }
+        // An unnamed include_role is named for its role, as Ansible does.
+        match self.args.get("name").and_then(Value::as_str) {
+            Some(role) if short_action(&self.action) == "include_role" => {
+                format!("{} : {role}", self.action)
+            }
+            _ => self.action.clone(),
+        }
+    }
+
+    /// `name` prefixed with the task's role, as Ansible's banners show it.
+    pub fn in_role(&self, name: &str) -> String {
+        match &self.role {
+            // Ansible's include_role names itself, never after its role.
+            Some(r) if short_action(&self.action) != "include_role" => {
+                format!("{} : {name}", r.name)
+            }
+            _ => name.to_string(),
+        }
     }
 }

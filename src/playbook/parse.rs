@@ -1,7 +1,9 @@
 //! From YAML nodes to [`Playbook`]s, validating keywords, module names and
 //! value shapes, with errors that point at file:line:column.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -10,14 +12,34 @@ use super::keywords::{
     arg_spec, is_controller_action, is_loop_lookup, resolved_fqcn, short_name, BLOCK_KEYWORDS,
     PLAY_KEYWORDS, TASK_KEYWORDS,
 };
+use super::roles::{self, Role, RoleSearch};
 use super::{ArgLayer, Block, Common, LoopControl, LoopSpec, Play, Playbook, Task, TaskNode, Vars};
 use crate::error::{Error, Span};
 use crate::yaml::{Node, NodeKind};
 
-/// Read a playbook file, expanding `import_playbook` and `import_tasks`.
-pub fn load(path: &Path) -> Result<Playbook, Error> {
+/// Where a list of tasks is being read: its file, whether it is handlers,
+/// the role it belongs to, and where the roles it imports are found.
+#[derive(Clone)]
+pub(super) struct Ctx {
+    pub file: Arc<PathBuf>,
+    pub handler: bool,
+    pub role: Option<Arc<Role>>,
+    pub search: Arc<RoleSearch>,
+    /// What imported roles add to the play (handlers after its roles',
+    /// role names); `None` for files read at run time.
+    pub imported: Option<Rc<RefCell<roles::Imported>>>,
+}
+
+/// Read a playbook file, expanding `import_playbook`, `import_tasks`,
+/// `roles:` and `import_role`. `roles_path`: the configured role
+/// directories (`None`: Ansible's default).
+pub fn load(path: &Path, roles_path: Option<&[PathBuf]>) -> Result<Playbook, Error> {
     let mut plays = Vec::new();
-    load_into(path, &mut plays, &[], 0)?;
+    let roles_path = match roles_path {
+        Some(p) => p.to_vec(),
+        None => roles::default_roles_path(),
+    };
+    load_into(path, &mut plays, &[], 0, &roles_path)?;
     Ok(Playbook {
         path: path.to_path_buf(),
         plays,
@@ -29,6 +51,7 @@ fn load_into(
     plays: &mut Vec<Play>,
     when: &[Value],
     depth: usize,
+    roles_path: &[PathBuf],
 ) -> Result<(), Error> {
     if depth > 32 {
         return Err(Error::Parse(format!(
@@ -69,7 +92,7 @@ fn load_into(
             }
             let target_path = dir.join(&file);
             let before = plays.len();
-            load_into(&target_path, plays, &inner_when, depth + 1)?;
+            load_into(&target_path, plays, &inner_when, depth + 1, roles_path)?;
             if let Some(v) = item.get("vars") {
                 let vars = vars_of(v)?;
                 for p in &mut plays[before..] {
@@ -80,14 +103,20 @@ fn load_into(
             }
             continue;
         }
-        let mut play = parse_play(item, entries, &dir)?;
+        let search = Arc::new(RoleSearch::new(&dir, roles_path));
+        let mut play = parse_play(item, entries, &dir, &search)?;
         play.when = when.to_vec();
         plays.push(play);
     }
     Ok(())
 }
 
-fn parse_play(node: &Node, entries: &[(Node, Node)], dir: &Path) -> Result<Play, Error> {
+fn parse_play(
+    node: &Node,
+    entries: &[(Node, Node)],
+    dir: &Path,
+    search: &Arc<RoleSearch>,
+) -> Result<Play, Error> {
     let file = Arc::new(node.span.file.as_ref().clone());
     for (k, _) in entries {
         let key = key_str(k)?;
@@ -95,14 +124,6 @@ fn parse_play(node: &Node, entries: &[(Node, Node)], dir: &Path) -> Result<Play,
             return Err(Error::at(
                 &k.span,
                 format!("'{key}' is not a valid attribute for a Play"),
-            ));
-        }
-        if key == "roles"
-            && !matches!(entries_value(entries, "roles").map(|n| &n.kind), Some(NodeKind::Seq(v)) if v.is_empty())
-        {
-            return Err(Error::at(
-                &k.span,
-                "roles are not supported by ferry yet (planned with the modules issue)",
             ));
         }
     }
@@ -121,12 +142,40 @@ fn parse_play(node: &Node, entries: &[(Node, Node)], dir: &Path) -> Result<Play,
             _ => vec![(n.to_json(), n.span.clone())],
         },
     };
+    let imported = Rc::new(RefCell::new(roles::Imported::default()));
     let section = |key: &str| -> Result<Vec<TaskNode>, Error> {
+        let ctx = Ctx {
+            file: file.clone(),
+            handler: key == "handlers",
+            role: None,
+            search: search.clone(),
+            imported: Some(imported.clone()),
+        };
         match node.get(key) {
             None => Ok(Vec::new()),
-            Some(n) => parse_task_list(n, &file, key == "handlers"),
+            Some(n) => parse_task_list(n, &ctx),
         }
     };
+    let pre_tasks = section("pre_tasks")?;
+    // Roles run after pre_tasks, ahead of tasks in the same section (no
+    // flush between them), as Ansible's Play.compile orders them.
+    let play_roles = match node.get("roles") {
+        Some(n) => roles::play_roles(node, n, search, &imported)?,
+        None => roles::PlayRoles::default(),
+    };
+    let mut tasks = play_roles.blocks;
+    tasks.extend(section("tasks")?);
+    let post_tasks = section("post_tasks")?;
+    let mut handlers = section("handlers")?;
+    handlers.extend(play_roles.handlers);
+    let imported = imported.take();
+    handlers.extend(imported.handlers);
+    let mut role_names = play_roles.names;
+    role_names.extend(imported.role_names);
+    let mut dependent_role_names = play_roles.dependent;
+    dependent_role_names.extend(imported.dependent);
+    let mut all_roles = play_roles.roles;
+    all_roles.extend(imported.roles);
     Ok(Play {
         span: node.span.clone(),
         dir: dir.to_path_buf(),
@@ -143,49 +192,55 @@ fn parse_play(node: &Node, entries: &[(Node, Node)], dir: &Path) -> Result<Play,
         max_fail_percentage: node.get("max_fail_percentage").map(Node::to_json),
         force_handlers: node.get("force_handlers").map(Node::to_json),
         common,
-        pre_tasks: section("pre_tasks")?,
-        tasks: section("tasks")?,
-        post_tasks: section("post_tasks")?,
-        handlers: section("handlers")?,
+        pre_tasks,
+        tasks,
+        post_tasks,
+        handlers,
+        roles: all_roles,
+        role_search: search.clone(),
+        role_names,
+        dependent_role_names,
         when: Vec::new(),
     })
 }
 
-fn entries_value<'a>(entries: &'a [(Node, Node)], key: &str) -> Option<&'a Node> {
-    entries
-        .iter()
-        .find(|(k, _)| k.as_str() == Some(key))
-        .map(|(_, v)| v)
+/// Read a file of tasks (for `include_tasks`/`include_role`), as part of
+/// `role` if it belongs to one.
+pub fn parse_tasks_file(
+    path: &Path,
+    search: &Arc<RoleSearch>,
+    role: Option<Arc<Role>>,
+) -> Result<Vec<TaskNode>, Error> {
+    let ctx = Ctx {
+        file: Arc::new(path.to_path_buf()),
+        handler: false,
+        role,
+        search: search.clone(),
+        imported: None,
+    };
+    parse_tasks_file_in(path, &ctx)
 }
 
-/// Read a file of tasks (for `import_tasks`/`include_tasks`).
-pub fn parse_tasks_file(path: &Path) -> Result<Vec<TaskNode>, Error> {
-    parse_tasks_file_in(path, false)
-}
-
-/// A file of tasks, read as handlers when imported into `handlers:`.
-fn parse_tasks_file_in(path: &Path, handler: bool) -> Result<Vec<TaskNode>, Error> {
+/// A file of tasks, read as handlers when imported into `handlers:`
+/// (`ctx` gives all but the file).
+pub(super) fn parse_tasks_file_in(path: &Path, ctx: &Ctx) -> Result<Vec<TaskNode>, Error> {
     let root = crate::yaml::parse_file(path)?;
-    let file = Arc::new(path.to_path_buf());
+    let ctx = Ctx {
+        file: Arc::new(path.to_path_buf()),
+        ..ctx.clone()
+    };
     match root {
         None => Ok(Vec::new()),
-        Some(n) => parse_task_list(&n, &file, handler),
+        Some(n) => parse_task_list(&n, &ctx),
     }
 }
 
 /// `handler`: the list is (inside) a play's `handlers:`, which only changes
 /// the class name Ansible's errors give (`Handler` for `Task`).
-fn parse_task_list(
-    node: &Node,
-    file: &Arc<PathBuf>,
-    handler: bool,
-) -> Result<Vec<TaskNode>, Error> {
+fn parse_task_list(node: &Node, ctx: &Ctx) -> Result<Vec<TaskNode>, Error> {
     match &node.kind {
         NodeKind::Null => Ok(Vec::new()),
-        NodeKind::Seq(items) => items
-            .iter()
-            .map(|i| parse_task_or_block(i, file, handler))
-            .collect(),
+        NodeKind::Seq(items) => items.iter().map(|i| parse_task_or_block(i, ctx)).collect(),
         _ => Err(Error::at(
             &node.span,
             format!("expected a list of tasks, got a {}", node.type_name()),
@@ -193,7 +248,7 @@ fn parse_task_list(
     }
 }
 
-fn parse_task_or_block(node: &Node, file: &Arc<PathBuf>, handler: bool) -> Result<TaskNode, Error> {
+fn parse_task_or_block(node: &Node, ctx: &Ctx) -> Result<TaskNode, Error> {
     let entries = mapping(node, "a task")?;
     if node.get("block").is_some() {
         for (k, _) in entries {
@@ -209,7 +264,7 @@ fn parse_task_or_block(node: &Node, file: &Arc<PathBuf>, handler: bool) -> Resul
             }
         }
         let list = |key: &str| match node.get(key) {
-            Some(n) => parse_task_list(n, file, handler),
+            Some(n) => parse_task_list(n, ctx),
             None => Ok(Vec::new()),
         };
         return Ok(TaskNode::Block(Arc::new(Block {
@@ -220,7 +275,12 @@ fn parse_task_or_block(node: &Node, file: &Arc<PathBuf>, handler: bool) -> Resul
             always: list("always")?,
         })));
     }
-    let task = parse_task(node, entries, file, handler)?;
+    let task = parse_task(node, entries, ctx)?;
+    match short_name(&task.action) {
+        "import_role" => return roles::import_role(&task, ctx),
+        "include_role" => roles::include_role_handlers(&task, ctx)?,
+        _ => {}
+    }
     // Static imports are expanded now, as Ansible does at parse time; the
     // import's keywords apply to every imported task through a wrapping block.
     if short_name(&task.action) == "import_tasks" {
@@ -236,9 +296,9 @@ fn parse_task_or_block(node: &Node, file: &Arc<PathBuf>, handler: bool) -> Resul
                 "import_tasks cannot use a templated file name (use include_tasks)",
             ));
         }
-        let base = file.parent().unwrap_or(Path::new("."));
+        let base = ctx.file.parent().unwrap_or(Path::new("."));
         let path = base.join(name);
-        let tasks = parse_tasks_file_in(&path, handler).map_err(|e| match e {
+        let tasks = parse_tasks_file_in(&path, ctx).map_err(|e| match e {
             Error::Io { path, source } => Error::at(
                 &task.span,
                 format!("could not read imported tasks {}: {source}", path.display()),
@@ -257,12 +317,8 @@ fn parse_task_or_block(node: &Node, file: &Arc<PathBuf>, handler: bool) -> Resul
     Ok(TaskNode::Task(Arc::new(task)))
 }
 
-fn parse_task(
-    node: &Node,
-    entries: &[(Node, Node)],
-    file: &Arc<PathBuf>,
-    handler: bool,
-) -> Result<Task, Error> {
+fn parse_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Task, Error> {
+    let handler = ctx.handler;
     let mut action: Option<(String, &Node, &Node)> = None;
     let mut loop_: Option<LoopSpec> = None;
     // The first `with_<name>` key whose name is no lookup: never an action,
@@ -418,7 +474,7 @@ fn parse_task(
     }
     let task = Task {
         span: node.span.clone(),
-        file: file.clone(),
+        file: ctx.file.clone(),
         common,
         action: name,
         action_span: key_node.span.clone(),
@@ -449,6 +505,7 @@ fn parse_task(
         retries: node.get("retries").map(Node::to_json),
         delay: node.get("delay").map(Node::to_json),
         listen: node.get("listen").map(list_of_strings).unwrap_or_default(),
+        role: ctx.role.clone(),
     };
     validate_args(&task, &spans.opaque)?;
     Ok(task)
@@ -666,7 +723,7 @@ fn action_keyword(v: &Node) -> Result<(String, Vars), Error> {
     }
 }
 
-fn parse_common(node: &Node) -> Result<Common, Error> {
+pub(super) fn parse_common(node: &Node) -> Result<Common, Error> {
     let mut c = Common {
         name: node.get("name").and_then(Node::scalar_string),
         when: node.get("when").map(list_of_values).unwrap_or_default(),
@@ -732,7 +789,7 @@ fn parse_loop_control(n: &Node) -> Result<LoopControl, Error> {
     Ok(lc)
 }
 
-fn mapping<'a>(node: &'a Node, what: &str) -> Result<&'a [(Node, Node)], Error> {
+pub(super) fn mapping<'a>(node: &'a Node, what: &str) -> Result<&'a [(Node, Node)], Error> {
     match &node.kind {
         NodeKind::Map(entries) => Ok(entries),
         _ => Err(Error::at(
@@ -742,7 +799,7 @@ fn mapping<'a>(node: &'a Node, what: &str) -> Result<&'a [(Node, Node)], Error> 
     }
 }
 
-fn key_str(k: &Node) -> Result<&str, Error> {
+pub(super) fn key_str(k: &Node) -> Result<&str, Error> {
     k.as_str().ok_or_else(|| {
         Error::at(
             &k.span,
@@ -751,7 +808,7 @@ fn key_str(k: &Node) -> Result<&str, Error> {
     })
 }
 
-fn plain_string(n: &Node, what: &str) -> Result<String, Error> {
+pub(super) fn plain_string(n: &Node, what: &str) -> Result<String, Error> {
     n.scalar_string()
         .filter(|_| !matches!(n.kind, NodeKind::Null))
         .ok_or_else(|| {
@@ -762,11 +819,11 @@ fn plain_string(n: &Node, what: &str) -> Result<String, Error> {
         })
 }
 
-fn string_of(n: &Node, what: &str) -> Result<String, Error> {
+pub(super) fn string_of(n: &Node, what: &str) -> Result<String, Error> {
     plain_string(n, what)
 }
 
-fn vars_of(n: &Node) -> Result<Vars, Error> {
+pub(super) fn vars_of(n: &Node) -> Result<Vars, Error> {
     match &n.kind {
         NodeKind::Null => Ok(Vars::new()),
         NodeKind::Map(_) => match n.to_json() {
@@ -788,7 +845,7 @@ fn vars_of(n: &Node) -> Result<Vars, Error> {
     }
 }
 
-fn list_of_values(n: &Node) -> Vec<Value> {
+pub(super) fn list_of_values(n: &Node) -> Vec<Value> {
     match &n.kind {
         NodeKind::Seq(items) => items.iter().map(Node::to_json).collect(),
         NodeKind::Null => Vec::new(),
@@ -839,7 +896,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("pb.yml");
         std::fs::write(&p, text).unwrap();
-        let e = load(&p).expect_err("the playbook should be refused");
+        let e = load(&p, None).expect_err("the playbook should be refused");
         assert_eq!(e.exit_code(), 4);
         e.to_string()
     }
@@ -961,7 +1018,7 @@ mod tests {
             ),
         )
         .unwrap();
-        let book = load(&p).unwrap();
+        let book = load(&p, None).unwrap();
         let TaskNode::Task(t) = &book.plays[0].tasks[1] else {
             panic!("a task")
         };
@@ -978,7 +1035,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("pb.yml");
         std::fs::write(&p, text).unwrap();
-        let book = load(&p).unwrap();
+        let book = load(&p, None).unwrap();
         book.plays[0]
             .tasks
             .iter()

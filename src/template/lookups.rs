@@ -59,6 +59,21 @@ impl LookupContext<'_> {
     /// Find a file: absolute paths as-is, else `<dir>/<subdir>/<name>` then
     /// `<dir>/<name>` for each search path, then the playbook directory.
     pub fn find_file(&self, subdir: &str, name: &str) -> Option<PathBuf> {
+        // A role's task looks in its role first, as Ansible's search path
+        // (`ansible_search_path`) starts at the role.
+        if let (false, Some(Ok(Json::String(role)))) =
+            (Path::new(name).is_absolute(), self.var("role_path"))
+        {
+            let role = Path::new(&role);
+            let in_subdir = (!subdir.is_empty()).then(|| role.join(subdir).join(name));
+            if let Some(found) = in_subdir
+                .into_iter()
+                .chain([role.join(name)])
+                .find(|c| c.exists())
+            {
+                return Some(found);
+            }
+        }
         find_file(self.options(), subdir, name)
     }
 }

@@ -44,6 +44,13 @@ use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
 use serde_json::Value as Json;
 
+thread_local! {
+    /// Where a template file's `{% include %}`s are looked for first (its
+    /// role's templates/, its own directory), set while it renders.
+    static TEMPLATE_DIRS: std::cell::RefCell<Vec<PathBuf>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 pub use lookups::{LookupContext, LookupFn};
 
 /// Options fixed for the lifetime of a [`Templar`].
@@ -211,6 +218,24 @@ impl Templar {
             let shared = shared.clone();
             env.set_loader(move |name| lookups::load_template_source(&shared.opts, name));
         }
+        // An include found beside the template file is loaded by its full
+        // path, so two roles' `part.j2` are two templates.
+        env.set_path_join_callback(|name, _parent| {
+            let found = (!std::path::Path::new(name).is_absolute())
+                .then(|| {
+                    TEMPLATE_DIRS.with(|dirs| {
+                        dirs.borrow()
+                            .iter()
+                            .map(|d| d.join(name))
+                            .find(|p| p.is_file())
+                    })
+                })
+                .flatten();
+            match found {
+                Some(p) => p.display().to_string().into(),
+                None => name.into(),
+            }
+        });
         filters::register(&mut env, &shared);
         jinja_tests::register(&mut env);
         lookups::register(&mut env, &shared);
@@ -256,6 +281,20 @@ impl Templar {
     pub fn render_text(&self, s: &str, ctx: &Context) -> Result<String, TemplateError> {
         let root = LazyVars::new(self.inner.clone(), ctx);
         root.render_text(s)
+    }
+
+    /// Render a template file's text, its includes looked for first in
+    /// `dirs`.
+    pub fn render_file_text(
+        &self,
+        s: &str,
+        ctx: &Context,
+        dirs: &[PathBuf],
+    ) -> Result<String, TemplateError> {
+        TEMPLATE_DIRS.with(|d| *d.borrow_mut() = dirs.to_vec());
+        let out = self.render_text(s, ctx);
+        TEMPLATE_DIRS.with(|d| d.borrow_mut().clear());
+        out
     }
 
     /// Recursively render strings in lists and maps (keys too).
