@@ -2336,6 +2336,8 @@ fn human_readable(size: f64, isbits: bool, unit: Option<&str>) -> String {
     format!("{:.2} {suffix}", size / limit)
 }
 
+/// Ansible's `strftime` filter: `fmt` for `secs` after the epoch (now by
+/// default), in UTC.
 pub(crate) fn strftime(fmt: &str, secs: Option<f64>) -> String {
     let t = secs.unwrap_or_else(|| {
         std::time::SystemTime::now()
@@ -2343,34 +2345,7 @@ pub(crate) fn strftime(fmt: &str, secs: Option<f64>) -> String {
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0)
     });
-    let days = (t / 86400.0).floor() as i64;
-    let rem = t as i64 - days * 86400;
-    let (h, mi, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
-    let (y, m, d) = super::pydatetime::civil_from_days(days);
-    let mut out = String::new();
-    let mut it = fmt.chars();
-    while let Some(c) = it.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        match it.next() {
-            Some('Y') => out.push_str(&format!("{y:04}")),
-            Some('m') => out.push_str(&format!("{m:02}")),
-            Some('d') => out.push_str(&format!("{d:02}")),
-            Some('H') => out.push_str(&format!("{h:02}")),
-            Some('M') => out.push_str(&format!("{mi:02}")),
-            Some('S') => out.push_str(&format!("{s:02}")),
-            Some('s') => out.push_str(&format!("{}", t as i64)),
-            Some('%') => out.push('%'),
-            Some(o) => {
-                out.push('%');
-                out.push(o);
-            }
-            None => out.push('%'),
-        }
-    }
-    out
+    super::pydatetime::DateTime::from_epoch(t).strftime(fmt)
 }
 
 /// `urllib.parse.urlsplit` as a dict (Ansible's `urlsplit` filter).

@@ -132,8 +132,13 @@ impl DateTime {
         s
     }
 
+    /// The UTC time `secs` after the epoch (what the `strftime` filter formats).
+    pub fn from_epoch(secs: f64) -> DateTime {
+        DateTime((secs * US_PER_SEC as f64).floor() as i64)
+    }
+
     /// C `strftime` for the common directives; others are kept as written.
-    fn strftime(self, fmt: &str) -> String {
+    pub fn strftime(self, fmt: &str) -> String {
         let f = self.fields();
         let mut out = String::new();
         let mut it = fmt.chars();
@@ -170,6 +175,7 @@ impl DateTime {
                 'u' => format!("{}", f.wday + 1),
                 'F' => format!("{}-{:02}-{:02}", f.y, f.mo, f.d),
                 'T' => format!("{:02}:{:02}:{:02}", f.h, f.mi, f.s),
+                's' => format!("{}", self.0.div_euclid(US_PER_SEC)),
                 '%' => "%".to_string(),
                 other => format!("%{other}"),
             };
