@@ -229,6 +229,34 @@ struct Sink<'a> {
     imported: Option<Rc<RefCell<Imported>>>,
 }
 
+/// What loading one role by itself (an import or include, not the play's
+/// `roles:` list) collected besides its tasks.
+#[derive(Default)]
+struct Collected {
+    roles: Vec<Arc<Role>>,
+    handlers: Vec<TaskNode>,
+    dependent: Vec<String>,
+}
+
+/// [`load_role`] for one role on its own: no play-wide deduplication.
+fn load_alone(
+    entry: &Entry,
+    froms: &Froms<'_>,
+    search: &Arc<RoleSearch>,
+    imported: Option<Rc<RefCell<Imported>>>,
+) -> Result<(Loaded, Collected), Error> {
+    let mut c = Collected::default();
+    let mut sink = Sink {
+        seen: None,
+        roles: &mut c.roles,
+        handlers: &mut c.handlers,
+        dependent: &mut c.dependent,
+        imported,
+    };
+    let loaded = load_role(entry, froms, search, &mut sink, 0)?;
+    Ok((loaded, c))
+}
+
 /// What a play's `import_role` tasks add to it.
 #[derive(Default)]
 pub(super) struct Imported {
@@ -455,21 +483,13 @@ pub(super) fn import_role(task: &Task, ctx: &Ctx) -> Result<TaskNode, Error> {
         common: task.common.clone(),
         params: Vars::new(),
     };
-    let (mut roles, mut handlers, mut dependent) = (Vec::new(), Vec::new(), Vec::new());
-    let mut sink = Sink {
-        seen: None,
-        roles: &mut roles,
-        handlers: &mut handlers,
-        dependent: &mut dependent,
-        imported: ctx.imported.clone(),
-    };
-    let loaded = load_role(&entry, &froms, &ctx.search, &mut sink, 0)?;
+    let (loaded, c) = load_alone(&entry, &froms, &ctx.search, ctx.imported.clone())?;
     if let Some(imp) = &ctx.imported {
         let mut imp = imp.borrow_mut();
-        imp.handlers.extend(handlers);
-        imp.roles.extend(roles);
+        imp.handlers.extend(c.handlers);
+        imp.roles.extend(c.roles);
         imp.role_names.push(name.to_string());
-        imp.dependent.extend(dependent);
+        imp.dependent.extend(c.dependent);
     }
     Ok(loaded.block.unwrap_or_else(|| {
         TaskNode::Block(Arc::new(Block {
@@ -524,16 +544,8 @@ pub(super) fn include_role_handlers(task: &Task, ctx: &Ctx) -> Result<(), Error>
         },
         params: Vars::new(),
     };
-    let (mut roles, mut handlers, mut dependent) = (Vec::new(), Vec::new(), Vec::new());
-    let mut sink_ = Sink {
-        seen: None,
-        roles: &mut roles,
-        handlers: &mut handlers,
-        dependent: &mut dependent,
-        imported: None,
-    };
-    load_role(&entry, &froms, &ctx.search, &mut sink_, 0)?;
-    sink.borrow_mut().handlers.extend(handlers);
+    let (_, c) = load_alone(&entry, &froms, &ctx.search, None)?;
+    sink.borrow_mut().handlers.extend(c.handlers);
     Ok(())
 }
 
@@ -551,15 +563,7 @@ pub fn include_role(
         common: Common::default(),
         params: Vars::new(),
     };
-    let (mut roles, mut handlers, mut dependent) = (Vec::new(), Vec::new(), Vec::new());
-    let mut sink = Sink {
-        seen: None,
-        roles: &mut roles,
-        handlers: &mut handlers,
-        dependent: &mut dependent,
-        imported: None,
-    };
-    let loaded = load_role(&entry, froms, search, &mut sink, 0)?;
+    let (loaded, _) = load_alone(&entry, froms, search, None)?;
     Ok((loaded.role, loaded.block.into_iter().collect()))
 }
 
